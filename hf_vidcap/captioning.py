@@ -1,0 +1,140 @@
+"""Caption rollouts and teacher-forced log-probabilities, shared by the trainer and the evaluation.
+
+Shapes: B videos, K captions per video, N = B * K caption rows, P prefix tokens, L caption tokens, V vocab.
+A caption's ids end with eos (when it was generated or fits); positions after it are padding (mask 0).
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import GenerationConfig
+
+
+def unwrap_captioner(model):
+    """The captioner behind accelerate/DDP and PEFT wrappers (LoRA layers stay injected in it)."""
+    while hasattr(model, "module"):
+        model = model.module
+    if hasattr(model, "get_base_model"):
+        model = model.get_base_model()
+    return model
+
+
+def is_encoder_decoder(model) -> bool:
+    return bool(unwrap_captioner(model).config.text_config.is_encoder_decoder)
+
+
+def suppressed_token_ids(processor) -> list[int]:
+    """Tokens a caption must never contain: the image placeholder, unk, and bos/pad where they differ from eos
+    (sampling them would corrupt the prefix layout or the re-scoring of the caption)."""
+    tokenizer = processor.tokenizer
+    ids = {processor.image_token_id, tokenizer.unk_token_id}
+    for special in (tokenizer.bos_token_id, tokenizer.pad_token_id):
+        if special != tokenizer.eos_token_id:
+            ids.add(special)
+    return sorted(i for i in ids if i is not None)
+
+
+def make_generation_config(processor, max_new_tokens: int, **kwargs) -> GenerationConfig:
+    """A complete GenerationConfig, so that no checkpoint default (top_k=50, say) leaks into sampling."""
+    tokenizer = processor.tokenizer
+    settings = {
+        "max_new_tokens": max_new_tokens,
+        "min_new_tokens": 0,
+        "do_sample": False,
+        "num_beams": 1,
+        "repetition_penalty": 1.0,
+        "no_repeat_ngram_size": 0,
+        "length_penalty": 1.0,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+        "suppress_tokens": suppressed_token_ids(processor),
+    }
+    settings.update(kwargs)
+    if settings["do_sample"]:
+        # Unset values would fall back to transformers' global defaults (top_k=50): pin the distribution.
+        settings = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, **settings}
+    return GenerationConfig(**settings)
+
+
+def trim_at_eos(ids: torch.Tensor, eos_token_id: int, pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep each row up to and including its first eos; returns ``(ids, mask)`` with padding after it."""
+    is_eos = ids == eos_token_id
+    # Positions strictly after the first eos are padding; rows without eos keep every token.
+    after_eos = (is_eos.cumsum(dim=1) - is_eos.long()) > 0
+    mask = (~after_eos).long()
+    ids = ids.masked_fill(after_eos, pad_token_id)
+    length = max(1, int(mask.sum(dim=1).max()))
+    return ids[:, :length], mask[:, :length]
+
+
+@torch.no_grad()
+def generate_captions(model, processor, video_embeds: torch.Tensor, generation_config: GenerationConfig):
+    """Generate captions from precomputed video embeddings (B, Q, D).
+
+    Returns:
+        ``(caption_ids, caption_mask)``, each (B * num_return_sequences, L), prefix removed, cut after eos.
+    """
+    captioner = unwrap_captioner(model)
+    batch_size = video_embeds.shape[0]
+    prefix = torch.tensor(processor.prefix_ids(), device=video_embeds.device).unsqueeze(0).expand(batch_size, -1)
+    num_return = generation_config.num_return_sequences or 1
+    if num_return > 1 and generation_config.num_beams == 1:
+        # Sampling K captions: expand the (already computed) embeddings rather than re-encoding the video.
+        video_embeds = video_embeds.repeat_interleave(num_return, dim=0)
+        prefix = prefix.repeat_interleave(num_return, dim=0)
+        generation_config = GenerationConfig.from_dict({**generation_config.to_dict(), "num_return_sequences": 1})
+    output = captioner.generate(video_embeds=video_embeds, input_ids=prefix, generation_config=generation_config)
+    # Decoder-only outputs start with the prefix; encoder-decoder outputs with the decoder start token.
+    start = 1 if captioner.config.text_config.is_encoder_decoder else prefix.shape[1]
+    return trim_at_eos(output[:, start:], generation_config.eos_token_id, generation_config.pad_token_id)
+
+
+def caption_token_logprobs(
+    model,
+    processor,
+    caption_ids: torch.Tensor,
+    caption_mask: torch.Tensor,
+    pixel_values: torch.Tensor | None = None,
+    video_embeds: torch.Tensor | None = None,
+    captions_per_video: int = 1,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """Teacher-forced log-probability of every caption token, with gradients.
+
+    Args:
+        model: the (possibly wrapped) captioner; the forward goes through the wrapper so DDP sees it.
+        caption_ids, caption_mask (`torch.Tensor` of shape (N, L)): the captions, N = B * captions_per_video,
+            grouped by video (the K captions of video b are rows b*K .. b*K+K-1).
+        pixel_values (`torch.Tensor` of shape (B, T, C, H, W), *optional*): encoded once, shared by the K rows.
+        video_embeds (`torch.Tensor` of shape (B, Q, D), *optional*): precomputed instead of pixel_values.
+        captions_per_video (`int`): K.
+        temperature (`float`): logits are divided by it, matching the distribution the captions were sampled from.
+
+    Returns:
+        `torch.Tensor` of shape (N, L): log p(token | video, prefix, previous tokens), 0 where the mask is 0.
+    """
+    num_rows = caption_ids.shape[0]
+    device = caption_ids.device
+    prefix = torch.tensor(processor.prefix_ids(), device=device).unsqueeze(0).expand(num_rows, -1)
+    visual = {"video_embeds": video_embeds} if video_embeds is not None else {"pixel_values": pixel_values}
+    if captions_per_video > 1:
+        visual["captions_per_video"] = captions_per_video
+    if is_encoder_decoder(model):
+        start = unwrap_captioner(model).config.text_config.decoder_start_token_id
+        decoder_input_ids = torch.cat([torch.full_like(caption_ids[:, :1], start), caption_ids[:, :-1]], dim=1)
+        logits = model(
+            input_ids=prefix,
+            attention_mask=torch.ones_like(prefix),
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=caption_mask,
+            **visual,
+        ).logits
+    else:
+        input_ids = torch.cat([prefix, caption_ids], dim=1)
+        attention_mask = torch.cat([torch.ones_like(prefix), caption_mask], dim=1)
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, **visual).logits
+        # The logit at position i predicts token i + 1.
+        logits = logits[:, prefix.shape[1] - 1 : -1]
+    logprobs = torch.log_softmax(logits.float() / temperature, dim=-1)
+    token_logprobs = logprobs.gather(-1, caption_ids.unsqueeze(-1)).squeeze(-1)
+    return token_logprobs * caption_mask

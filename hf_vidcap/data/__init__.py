@@ -1,0 +1,25 @@
+"""Video-caption data: decoding, frame sampling, batching, and the synthetic shapes world."""
+
+from .collator import VideoCaptionCollator
+from .shapes import (
+    ACTIONS,
+    ShapesWorldConfig,
+    build_shapes_tokenizer,
+    generate_shapes_dataset,
+    load_shapes_dataset,
+    shapes_vocabulary,
+)
+from .video import VideoDecodingError, decode_video, uniform_frame_indices
+
+__all__ = [
+    "ACTIONS",
+    "ShapesWorldConfig",
+    "VideoCaptionCollator",
+    "VideoDecodingError",
+    "build_shapes_tokenizer",
+    "decode_video",
+    "generate_shapes_dataset",
+    "load_shapes_dataset",
+    "shapes_vocabulary",
+    "uniform_frame_indices",
+]

@@ -1,0 +1,407 @@
+"""The synthetic "shapes" video world: hf_vidcap's offline benchmark.
+
+Each clip shows one coloured shape performing an action on a dark background, sometimes with a second,
+static shape beside it. Clips are rendered with numpy, written as real H.264 ``.mp4`` files with PyAV, and
+loaded back through `datasets` with reference captions that vary in synonyms, word order and optional
+attributes, so that CIDEr-D is meaningful and a captioner has a consensus caption to find.
+
+Everything is deterministic from ``seed``: the same config writes the same frames and captions.
+
+Version 1. The action classes carry natural-phrase names (``ACTIONS``) whose words all occur in the
+captions, so that a later base/novel split of the actions for zero-shot evaluation only has to partition
+``ACTIONS``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SHAPES_WORLD_VERSION = 1
+
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (225, 40, 40),
+    "green": (40, 200, 60),
+    "blue": (50, 90, 235),
+    "yellow": (235, 225, 40),
+    "purple": (165, 60, 210),
+    "white": (240, 240, 240),
+}
+SHAPES = ("circle", "square", "triangle", "cross")
+SIZES = ("small", "large")
+# Class names are natural phrases (ReGen's zero-shot protocol compares captions with class names).
+ACTIONS = (
+    "moving left",
+    "moving right",
+    "moving up",
+    "moving down",
+    "growing",
+    "shrinking",
+    "rotating",
+    "bouncing",
+)
+# Verb phrases for the captions; each list starts with the plainest wording.
+_ACTION_VERBS: dict[str, list[str]] = {
+    "moving left": ["moves left", "moves to the left", "slides left", "goes to the left", "travels left"],
+    "moving right": ["moves right", "moves to the right", "slides right", "goes to the right", "travels right"],
+    "moving up": ["moves up", "moves upward", "rises", "goes up", "slides up"],
+    "moving down": ["moves down", "moves downward", "falls", "goes down", "slides down"],
+    "growing": ["grows", "grows bigger", "gets bigger", "expands", "becomes larger"],
+    "shrinking": ["shrinks", "gets smaller", "becomes smaller", "contracts", "shrinks down"],
+    "rotating": ["rotates", "spins", "turns around", "rotates in place", "spins around"],
+    "bouncing": ["bounces", "bounces up and down", "hops", "jumps up and down", "bounces around"],
+}
+# Present-participle forms for "there is a ... <ing>" templates.
+_ACTION_INGS: dict[str, list[str]] = {
+    "moving left": ["moving left", "moving to the left", "sliding left"],
+    "moving right": ["moving right", "moving to the right", "sliding right"],
+    "moving up": ["moving up", "rising", "going up"],
+    "moving down": ["moving down", "falling", "going down"],
+    "growing": ["growing", "growing bigger", "getting bigger"],
+    "shrinking": ["shrinking", "getting smaller", "shrinking down"],
+    "rotating": ["rotating", "spinning", "turning around"],
+    "bouncing": ["bouncing", "bouncing up and down", "hopping"],
+}
+_BACKGROUND = (18, 18, 22)
+
+
+@dataclass
+class ShapesWorldConfig:
+    """Settings of one generated shapes dataset.
+
+    Args:
+        num_train (`int`, *optional*, defaults to `800`): clips in the train split.
+        num_validation (`int`, *optional*, defaults to `100`): clips in the validation split.
+        num_test (`int`, *optional*, defaults to `100`): clips in the test split.
+        num_frames (`int`, *optional*, defaults to `8`): frames per clip.
+        image_size (`int`, *optional*, defaults to `64`): frame height and width in pixels.
+        num_captions (`int`, *optional*, defaults to `12`): reference captions per clip (at least 10).
+        second_shape_prob (`float`, *optional*, defaults to `0.3`): probability of a static second shape.
+        seed (`int`, *optional*, defaults to `0`): the seed everything is derived from.
+    """
+
+    num_train: int = 800
+    num_validation: int = 100
+    num_test: int = 100
+    num_frames: int = 8
+    image_size: int = 64
+    num_captions: int = 12
+    second_shape_prob: float = 0.3
+    seed: int = 0
+    version: int = field(default=SHAPES_WORLD_VERSION)
+
+    def __post_init__(self):
+        for name in ("num_train", "num_validation", "num_test"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} ({getattr(self, name)}) must be >= 1.")
+        if self.num_frames < 2:
+            raise ValueError(f"num_frames ({self.num_frames}) must be >= 2: an action needs motion.")
+        if self.image_size < 32:
+            raise ValueError(f"image_size ({self.image_size}) must be >= 32 for the shapes to be legible.")
+        if self.num_captions < 10:
+            raise ValueError(f"num_captions ({self.num_captions}) must be >= 10 so that CIDEr-D is meaningful.")
+        if not 0.0 <= self.second_shape_prob <= 1.0:
+            raise ValueError(f"second_shape_prob ({self.second_shape_prob}) must be in [0, 1].")
+
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": self.num_train, "validation": self.num_validation, "test": self.num_test}
+
+
+# --------------------------------------------------------------------------------------------- rendering
+
+
+def _shape_mask(shape: str, cx: float, cy: float, radius: float, angle: float, size: int) -> np.ndarray:
+    """Boolean (size, size) mask of ``shape`` centred at (cx, cy), rotated by ``angle`` radians."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    # Rotate the pixel grid into the shape's frame.
+    dx, dy = xs - cx, ys - cy
+    cos, sin = math.cos(angle), math.sin(angle)
+    u, v = cos * dx + sin * dy, -sin * dx + cos * dy
+    if shape == "circle":
+        return u * u + v * v <= radius * radius
+    if shape == "square":
+        half = radius * 0.85
+        return (np.abs(u) <= half) & (np.abs(v) <= half)
+    if shape == "cross":
+        arm = radius * 0.35
+        return ((np.abs(u) <= radius) & (np.abs(v) <= arm)) | ((np.abs(v) <= radius) & (np.abs(u) <= arm))
+    if shape == "triangle":
+        # Equilateral triangle pointing up (in the shape's frame), inscribed in the circle of ``radius``.
+        inside = np.ones_like(u, dtype=bool)
+        for k in range(3):
+            theta = -math.pi / 2 + k * 2 * math.pi / 3 + math.pi / 3
+            nx, ny = math.cos(theta), math.sin(theta)
+            inside &= u * nx + v * ny <= radius * 0.5
+        return inside
+    raise ValueError(f"Unknown shape {shape!r}; valid shapes are {list(SHAPES)}.")
+
+
+def _trajectory(action: str, num_frames: int, size: int, radius: float, rng: np.random.Generator):
+    """Per-frame (cx, cy, radius, angle) of the actor for ``action``."""
+    t = np.linspace(0.0, 1.0, num_frames)
+    travel = 0.45 * size
+    margin = radius + 2
+    span = size - 2 * margin
+    cx0 = margin + rng.uniform(0.25, 0.75) * span
+    cy0 = margin + rng.uniform(0.25, 0.75) * span
+    radii = np.full(num_frames, radius)
+    angles = np.full(num_frames, rng.uniform(0, math.pi / 4))
+    cx, cy = np.full(num_frames, cx0), np.full(num_frames, cy0)
+    if action in ("moving left", "moving right", "moving up", "moving down"):
+        start = margin + rng.uniform(0.0, max(span - travel, 0.0))
+        path = start + travel * t
+        if action == "moving left":
+            cx = size - path
+        elif action == "moving right":
+            cx = path
+        elif action == "moving up":
+            cy = size - path
+        else:
+            cy = path
+    elif action == "growing":
+        radii = radius * (0.45 + 0.85 * t)
+    elif action == "shrinking":
+        radii = radius * (1.3 - 0.85 * t)
+    elif action == "rotating":
+        angles = angles + t * (math.pi / 2.2)
+    elif action == "bouncing":
+        amplitude = 0.3 * size
+        cy0 = min(max(cy0, margin + amplitude), size - margin)
+        cy = cy0 - amplitude * np.abs(np.sin(2 * math.pi * t))
+        cx = np.full(num_frames, cx0)
+    else:
+        raise ValueError(f"Unknown action {action!r}; valid actions are {list(ACTIONS)}.")
+    return cx, cy, radii, angles
+
+
+def render_clip(attributes: dict, num_frames: int, image_size: int, rng: np.random.Generator) -> np.ndarray:
+    """Render one clip as a uint8 array of shape (T, H, W, 3)."""
+    size = image_size
+    base_radius = size * (0.16 if attributes["size"] == "small" else 0.22)
+    cx, cy, radii, angles = _trajectory(attributes["action"], num_frames, size, base_radius, rng)
+    frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
+    frames[:] = np.array(_BACKGROUND, dtype=np.uint8)
+    second = None
+    if attributes["second_shape"]:
+        # The static companion sits in the corner farthest from the actor's mean position.
+        sx = size * (0.2 if cx.mean() > size / 2 else 0.8)
+        sy = size * (0.2 if cy.mean() > size / 2 else 0.8)
+        second = _shape_mask(attributes["second_shape"], sx, sy, size * 0.11, 0.0, size)
+    for i in range(num_frames):
+        if second is not None:
+            frames[i][second] = COLORS[attributes["second_color"]]
+        mask = _shape_mask(attributes["shape"], cx[i], cy[i], radii[i], angles[i], size)
+        frames[i][mask] = COLORS[attributes["color"]]
+    return frames
+
+
+# --------------------------------------------------------------------------------------------- captions
+
+
+def _noun_phrase(attributes: dict, rng: np.random.Generator, with_size: bool) -> str:
+    words = []
+    if with_size:
+        words.append(attributes["size"])
+    words += [attributes["color"], attributes["shape"]]
+    return " ".join(words)
+
+
+def make_captions(attributes: dict, num_captions: int, rng: np.random.Generator) -> list[str]:
+    """Reference captions for one clip: varied synonyms, word order and optional attributes."""
+    action = attributes["action"]
+    captions: list[str] = []
+    seen: set[str] = set()
+    attempts = 0
+    while len(captions) < num_captions:
+        attempts += 1
+        with_size = rng.random() < 0.35
+        noun = _noun_phrase(attributes, rng, with_size)
+        verb = _ACTION_VERBS[action][rng.integers(len(_ACTION_VERBS[action]))]
+        ing = _ACTION_INGS[action][rng.integers(len(_ACTION_INGS[action]))]
+        template = rng.integers(5)
+        if template == 0:
+            caption = f"a {noun} {verb}"
+        elif template == 1:
+            caption = f"the {noun} {verb}"
+        elif template == 2:
+            caption = f"there is a {noun} {ing}"
+        elif template == 3:
+            caption = f"a {noun} is {ing}"
+        else:
+            caption = f"a {attributes['shape']} that is {attributes['color']} {verb}"
+        if attributes["second_shape"] and rng.random() < 0.5:
+            other = f"{attributes['second_color']} {attributes['second_shape']}"
+            caption += f" next to a {other}" if rng.random() < 0.5 else f" while a {other} stays still"
+        # Duplicates are allowed once the distinct wordings run out, as in human-written references.
+        if caption not in seen or attempts > 20 * num_captions:
+            seen.add(caption)
+            captions.append(caption)
+    return captions
+
+
+def shapes_vocabulary() -> list[str]:
+    """Every word a shapes-world caption can contain, sorted."""
+    words = {"a", "the", "there", "is", "that", "next", "to", "while", "stays", "still"}
+    words.update(COLORS)
+    words.update(SHAPES)
+    words.update(SIZES)
+    for phrases in list(_ACTION_VERBS.values()) + list(_ACTION_INGS.values()) + [list(ACTIONS)]:
+        for phrase in phrases:
+            words.update(phrase.split())
+    return sorted(words)
+
+
+def sample_attributes(rng: np.random.Generator, second_shape_prob: float) -> dict:
+    action = ACTIONS[rng.integers(len(ACTIONS))]
+    # A rotating circle looks static: only shapes without rotational symmetry may rotate.
+    shapes = [s for s in SHAPES if not (action == "rotating" and s == "circle")]
+    shape = shapes[rng.integers(len(shapes))]
+    colors = list(COLORS)
+    color = colors[rng.integers(len(colors))]
+    attributes = {
+        "action": action,
+        "shape": shape,
+        "color": color,
+        "size": SIZES[rng.integers(len(SIZES))],
+        "second_shape": "",
+        "second_color": "",
+    }
+    if rng.random() < second_shape_prob:
+        attributes["second_shape"] = SHAPES[rng.integers(len(SHAPES))]
+        attributes["second_color"] = [c for c in colors if c != color][rng.integers(len(colors) - 1)]
+    return attributes
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 8) -> None:
+    """Write uint8 frames (T, H, W, 3) as an H.264 mp4 with PyAV (single-threaded, so byte-deterministic)."""
+    import av
+
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be a uint8 array of shape (T, H, W, 3), got {frames.dtype} {frames.shape}.")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv444p"  # no chroma subsampling: small frames keep their colours sharp
+        stream.options = {"crf": "12", "preset": "medium", "threads": "1"}
+        stream.thread_count = 1
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def generate_shapes_dataset(output_dir: str | os.PathLike, config: ShapesWorldConfig | None = None) -> Path:
+    """Render the shapes world into ``output_dir`` (``<split>/<video_id>.mp4`` + ``<split>/metadata.jsonl``).
+
+    Generation is skipped when ``output_dir`` already holds a complete dataset written with the same config
+    (compared through ``shapes_config.json``), so calling this twice is cheap.
+
+    Returns:
+        The output directory as a `Path`.
+    """
+    config = config or ShapesWorldConfig()
+    output_dir = Path(output_dir)
+    config_path = output_dir / "shapes_config.json"
+    if config_path.exists() and json.loads(config_path.read_text()) == asdict(config):
+        return output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if config_path.exists():
+        config_path.unlink()  # a stale or partial dataset: rewrite every split
+    for split_index, (split, count) in enumerate(config.split_sizes().items()):
+        split_dir = output_dir / split
+        split_dir.mkdir(exist_ok=True)
+        rows = []
+        for index in range(count):
+            rng = np.random.default_rng([config.seed, split_index, index])
+            attributes = sample_attributes(rng, config.second_shape_prob)
+            frames = render_clip(attributes, config.num_frames, config.image_size, rng)
+            video_id = f"{split}_{index:05d}"
+            write_video(split_dir / f"{video_id}.mp4", frames)
+            rows.append(
+                {
+                    "file_name": f"{video_id}.mp4",
+                    "video_id": video_id,
+                    "captions": make_captions(attributes, config.num_captions, rng),
+                    "label": ACTIONS.index(attributes["action"]),
+                    **attributes,
+                }
+            )
+        with open(split_dir / "metadata.jsonl", "w") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+    # Written last: its presence marks a complete dataset.
+    config_path.write_text(json.dumps(asdict(config), indent=2))
+    return output_dir
+
+
+def load_shapes_dataset(data_dir: str | os.PathLike):
+    """Load a generated shapes dataset as a `datasets.DatasetDict` with train/validation/test splits.
+
+    Columns: ``video`` (`datasets.Video` with ``decode=False``: ``{"path", "bytes"}``), ``video_id``,
+    ``captions`` (list of reference strings), ``label`` (`ClassLabel` over ``ACTIONS``), and the attributes
+    ``action``, ``shape``, ``color``, ``size``, ``second_shape``, ``second_color`` (empty when absent).
+    """
+    import datasets
+
+    data_dir = Path(data_dir).resolve()
+    if not (data_dir / "shapes_config.json").exists():
+        raise FileNotFoundError(
+            f"{data_dir} holds no complete shapes dataset (shapes_config.json is missing); "
+            "create it with hf_vidcap.data.generate_shapes_dataset(data_dir)."
+        )
+    features = datasets.Features(
+        {
+            "video": datasets.Video(decode=False),
+            "video_id": datasets.Value("string"),
+            "captions": datasets.Sequence(datasets.Value("string")),
+            "label": datasets.ClassLabel(names=list(ACTIONS)),
+            "action": datasets.Value("string"),
+            "shape": datasets.Value("string"),
+            "color": datasets.Value("string"),
+            "size": datasets.Value("string"),
+            "second_shape": datasets.Value("string"),
+            "second_color": datasets.Value("string"),
+        }
+    )
+    splits = {}
+    for split in ("train", "validation", "test"):
+        rows = [json.loads(line) for line in open(data_dir / split / "metadata.jsonl")]
+        columns = {name: [row[name] for row in rows] for name in features if name != "video"}
+        columns["video"] = [{"path": str(data_dir / split / row["file_name"]), "bytes": None} for row in rows]
+        splits[split] = datasets.Dataset.from_dict(columns, features=features)
+    return datasets.DatasetDict(splits)
+
+
+def build_shapes_tokenizer():
+    """A word-level `PreTrainedTokenizerFast` over the shapes-world vocabulary.
+
+    Special tokens: ``<pad>`` (0), ``<unk>``, ``<s>`` (bos), ``</s>`` (eos), and ``<image>``, the
+    placeholder BLIP-2 replaces with query embeddings.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
+    vocab = {token: i for i, token in enumerate(specials + shapes_vocabulary())}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.normalizer = normalizers.Sequence([normalizers.Lowercase()])
+    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        extra_special_tokens={"image_token": "<image>"},
+    )
+    return tokenizer

@@ -1,0 +1,6 @@
+"""Scoring maths shared by the rewards, the trainer's evaluation and the evaluate modules."""
+
+from .bleu import corpus_bleu
+from .cider import CiderD, document_frequencies, ngram_counts
+
+__all__ = ["CiderD", "corpus_bleu", "document_frequencies", "ngram_counts"]

@@ -1,0 +1,10 @@
+"""Registration of hf_vidcap's models with transformers' Auto classes (done on ``import hf_vidcap``)."""
+
+from transformers import AutoConfig, AutoModelForImageTextToText
+
+from .blip2_video import VideoBlip2Config, VideoBlip2ForConditionalGeneration
+
+
+def register_auto_classes() -> None:
+    AutoConfig.register(VideoBlip2Config.model_type, VideoBlip2Config, exist_ok=True)
+    AutoModelForImageTextToText.register(VideoBlip2Config, VideoBlip2ForConditionalGeneration, exist_ok=True)

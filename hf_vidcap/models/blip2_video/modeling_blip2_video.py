@@ -1,0 +1,166 @@
+"""BLIP-2 as a video captioner: frames through the vision tower, patch tokens concatenated, one Q-Former.
+
+Shapes: B videos, T frames, P patch tokens per frame (plus CLS), Q query tokens, D hidden sizes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import Blip2ForConditionalGeneration
+from transformers import initialization as init
+from transformers.models.blip_2.modeling_blip_2 import BaseModelOutputWithVisionQformerOutputs
+
+from .configuration_blip2_video import VideoBlip2Config
+
+
+class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
+    r"""
+    [`Blip2ForConditionalGeneration`] for ``pixel_values`` of shape (B, T, C, H, W).
+
+    Every frame goes through the vision tower; the frames' token sequences (optionally plus a learned
+    per-frame temporal embedding) are concatenated into one (B, T * (P + 1), D_v) sequence that one Q-Former
+    cross-attends to. The language model therefore sees ``num_query_tokens`` visual tokens whatever T is,
+    which is what lets a BLIP-2 image checkpoint caption video with no new parameters (the BLIP-2 video
+    captioning paper). A 4-D input (B, C, H, W) is treated as T = 1 and, with no temporal embedding or a zero
+    one, reproduces [`Blip2ForConditionalGeneration`] exactly.
+
+    Video features can be computed once with [`~VideoBlip2ForConditionalGeneration.get_video_embeds`] and
+    passed as ``video_embeds`` to `forward` and `generate`, so that K captions of one video reuse one encoding.
+    """
+
+    config_class = VideoBlip2Config
+    main_input_name = "pixel_values"
+
+    def __init__(self, config: VideoBlip2Config):
+        super().__init__(config)
+        if config.use_temporal_embedding:
+            self.temporal_embedding = nn.Parameter(torch.zeros(1, config.num_frames, 1, config.vision_config.hidden_size))
+        else:
+            self.temporal_embedding = None
+        self.post_init()
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        # Blip2ForConditionalGeneration.__init__ initialises weights before the temporal embedding exists.
+        temporal_embedding = getattr(module, "temporal_embedding", None)
+        if isinstance(module, VideoBlip2ForConditionalGeneration) and temporal_embedding is not None:
+            std = self.config.temporal_embedding_init_std
+            if std > 0:
+                init.trunc_normal_(temporal_embedding, mean=0.0, std=std)
+            else:
+                init.zeros_(temporal_embedding)
+
+    def _check_pixel_values(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        if pixel_values.ndim == 4:
+            return pixel_values.unsqueeze(1)
+        if pixel_values.ndim != 5:
+            raise ValueError(
+                f"pixel_values must have shape (B, T, C, H, W) or (B, C, H, W), got {tuple(pixel_values.shape)}."
+            )
+        if pixel_values.shape[1] > self.config.num_frames and self.temporal_embedding is not None:
+            raise ValueError(
+                f"pixel_values has {pixel_values.shape[1]} frames but the temporal embedding has "
+                f"config.num_frames={self.config.num_frames} rows; sample fewer frames or raise num_frames."
+            )
+        return pixel_values
+
+    def get_video_features(self, pixel_values: torch.Tensor, **kwargs) -> BaseModelOutputWithVisionQformerOutputs:
+        """Encode videos (B, T, C, H, W): its ``pooler_output`` is the language-model input (B, Q, D_lm)."""
+        pixel_values = self._check_pixel_values(pixel_values)
+        batch_size, num_frames = pixel_values.shape[:2]
+        vision_outputs = self.vision_model(pixel_values=pixel_values.flatten(0, 1), return_dict=True)
+        frame_tokens = vision_outputs.last_hidden_state  # (B*T, P+1, D_v)
+        frame_tokens = frame_tokens.view(batch_size, num_frames, *frame_tokens.shape[1:])
+        if self.temporal_embedding is not None:
+            frame_tokens = frame_tokens + self.temporal_embedding[:, :num_frames].to(frame_tokens.dtype)
+        video_tokens = frame_tokens.flatten(1, 2)  # (B, T*(P+1), D_v)
+        video_mask = torch.ones(video_tokens.shape[:-1], dtype=torch.long, device=video_tokens.device)
+        query_tokens = self.query_tokens.expand(batch_size, -1, -1)
+        qformer_outputs = self.qformer(
+            query_embeds=query_tokens,
+            encoder_hidden_states=video_tokens,
+            encoder_attention_mask=video_mask,
+            return_dict=True,
+        )
+        query_output = qformer_outputs.last_hidden_state
+        # The Q-Former is kept in fp32; cast back to the vision dtype as BLIP-2 does.
+        if query_output.dtype != video_tokens.dtype:
+            query_output = query_output.to(video_tokens.dtype)
+        return BaseModelOutputWithVisionQformerOutputs(
+            last_hidden_state=video_tokens,
+            pooler_output=self.language_projection(query_output),
+            vision_outputs=vision_outputs,
+            qformer_outputs=qformer_outputs,
+        )
+
+    def get_image_features(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool | None = False, **kwargs):
+        return self.get_video_features(pixel_values, **kwargs)
+
+    def get_video_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The language-model inputs (B, Q, D_lm) for videos (B, T, C, H, W)."""
+        return self.get_video_features(pixel_values).pooler_output
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        video_embeds: torch.Tensor | None = None,
+        captions_per_video: int = 1,
+        **kwargs,
+    ):
+        r"""
+        Same as [`Blip2ForConditionalGeneration.forward`], with ``pixel_values`` of shape (B, T, C, H, W), or
+        ``video_embeds`` (B, Q, D_lm) from [`~VideoBlip2ForConditionalGeneration.get_video_embeds`] instead.
+
+        captions_per_video (`int`, *optional*, defaults to `1`):
+            K: the text inputs hold K captions per video, grouped by video (B * K rows). Each video is encoded
+            once and its embedding repeated K times, instead of encoding K copies of the video.
+        """
+        if captions_per_video < 1:
+            raise ValueError(f"captions_per_video ({captions_per_video}) must be >= 1.")
+        if captions_per_video > 1:
+            if video_embeds is None and pixel_values is not None:
+                video_embeds, pixel_values = self.get_video_embeds(pixel_values), None
+            if video_embeds is not None:
+                video_embeds = video_embeds.repeat_interleave(captions_per_video, dim=0)
+        if video_embeds is not None:
+            if pixel_values is not None:
+                raise ValueError("Pass either pixel_values or video_embeds, not both.")
+            kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithVisionQformerOutputs(pooler_output=video_embeds)}
+        elif pixel_values is None and kwargs.get("mm_encoder_outputs") is None:
+            raise ValueError("forward needs pixel_values (B, T, C, H, W) or video_embeds (B, Q, D_lm).")
+        return super().forward(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        pixel_values: torch.Tensor | None = None,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        video_embeds: torch.Tensor | None = None,
+        **generate_kwargs,
+    ) -> torch.LongTensor:
+        """Caption videos. Like [`Blip2ForConditionalGeneration.generate`]: for a decoder-only language model the
+        returned ids start with ``input_ids`` (the image placeholders and the prompt)."""
+        if video_embeds is None:
+            if pixel_values is None:
+                raise ValueError("generate needs pixel_values (B, T, C, H, W) or video_embeds (B, Q, D_lm).")
+            video_embeds = self.get_video_embeds(pixel_values)
+        batch_size = video_embeds.shape[0]
+        if input_ids is None:
+            start = [self.config.image_token_id] * self.config.num_query_tokens + [self.config.text_config.bos_token_id]
+            input_ids = torch.tensor([start], dtype=torch.long, device=video_embeds.device).repeat(batch_size, 1)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        inputs_embeds = self.get_input_embeddings()(input_ids)
+        image_mask = (input_ids == self.config.image_token_id).unsqueeze(-1)
+        inputs_embeds = inputs_embeds.masked_scatter(image_mask, video_embeds.to(inputs_embeds.dtype))
+        inputs = {"inputs_embeds": inputs_embeds, "attention_mask": attention_mask}
+        if not self.language_model.config.is_encoder_decoder:
+            inputs["input_ids"] = input_ids
+        return self.language_model.generate(**inputs, **generate_kwargs)
+
+
+__all__ = ["VideoBlip2ForConditionalGeneration"]

@@ -1,0 +1,61 @@
+"""CIDEr-D as a reward (Rennie et al.'s SCST reward), following TRL's ``reward_funcs`` contract."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from ..metrics.cider import CiderD
+
+
+def _completion_text(completion) -> str:
+    # TRL passes plain strings for standard datasets and message lists for conversational ones.
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
+        return completion[-1].get("content", "")
+    raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}.")
+
+
+class _CiderDReward:
+    __name__ = "cider_d"
+
+    def __init__(self, scorer: CiderD, references_column: str):
+        self.scorer = scorer
+        self.references_column = references_column
+
+    def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
+        if self.references_column not in kwargs:
+            raise ValueError(
+                f"the CIDEr-D reward needs the dataset column {self.references_column!r} with each sample's reference "
+                f"captions, but got only {sorted(kwargs)}; set references_column to the right column."
+            )
+        references = kwargs[self.references_column]
+        scores = self.scorer.compute_score([_completion_text(c) for c in completions], references)[1]
+        return [float(s) for s in scores]
+
+
+def get_cider_d_reward(
+    train_references: Iterable[Sequence[str]] | None = None,
+    references_column: str = "captions",
+    sigma: float = 6.0,
+) -> _CiderDReward:
+    """CIDEr-D of each completion against its sample's reference captions.
+
+    Args:
+        train_references (`list[list[str]]`, *optional*):
+            The training set's references, one list per video. Document frequencies are counted once over them
+            (SCST mode, as self-critical.pytorch does), which makes the reward of a caption independent of the
+            rest of the batch. `None` counts them over the references of each call (pycocoevalcap's corpus mode).
+        references_column (`str`, *optional*, defaults to `"captions"`):
+            The dataset column holding each sample's reference captions.
+        sigma (`float`, *optional*, defaults to `6.0`):
+            Standard deviation of CIDEr-D's Gaussian length penalty.
+
+    Returns:
+        A picklable callable ``reward(completions, **columns) -> list[float]`` named ``cider_d``.
+    """
+    if not (sigma > 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma ({sigma}) must be a positive number.")
+    scorer = CiderD(sigma=sigma) if train_references is None else CiderD.from_corpus(train_references, sigma=sigma)
+    return _CiderDReward(scorer, references_column)
