@@ -1,6 +1,7 @@
 """Video-caption data: decoding, frame sampling, batching, and the synthetic shapes world."""
 
 from .collator import VideoCaptionCollator
+from .loading import load_video_caption_dataset
 from .shapes import (
     ACTIONS,
     ShapesWorldConfig,
@@ -19,6 +20,7 @@ __all__ = [
     "build_shapes_tokenizer",
     "decode_video",
     "generate_shapes_dataset",
+    "load_video_caption_dataset",
     "load_shapes_dataset",
     "shapes_vocabulary",
     "uniform_frame_indices",

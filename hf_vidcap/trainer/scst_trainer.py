@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import torch
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
 from ..captioning import caption_token_logprobs, generate_captions, make_generation_config, unwrap_captioner
 from ..data.collator import VideoCaptionCollator
@@ -30,6 +30,15 @@ def scst_loss(sequence_logprobs: torch.Tensor, rewards: torch.Tensor, baselines:
     """
     advantages = (rewards - baselines).to(sequence_logprobs.dtype)
     return -(advantages.detach() * sequence_logprobs).mean()
+
+
+class _EvaluateAtXEEndCallback(TrainerCallback):
+    """Evaluates when the XE warm-up ends, so that the XE captioner's scores are logged before SCST starts."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if 0 < args.xe_warmup_steps == state.global_step and args.eval_strategy != "no" and state.global_step < state.max_steps:
+            control.should_evaluate = True
+        return control
 
 
 def _reward_name(func) -> str:
@@ -87,8 +96,14 @@ class VideoSCSTTrainer(Trainer):
 
             model = AutoModelForImageTextToText.from_pretrained(model)
         if peft_config is not None:
+            import dataclasses
+
             from peft import get_peft_model
 
+            # PEFT's task-specific wrappers (CAUSAL_LM, SEQ_2_SEQ_LM) assume a text-only forward; a video captioner
+            # needs the generic wrapper, whose LoRA layers are the same.
+            if getattr(peft_config, "task_type", None) is not None:
+                peft_config = dataclasses.replace(peft_config, task_type=None)
             model = get_peft_model(model, peft_config)
         if args.disable_dropout:
             for module in model.modules():
@@ -129,7 +144,7 @@ class VideoSCSTTrainer(Trainer):
             train_dataset=train_dataset,
             eval_dataset=eval_dataset,
             processing_class=processing_class,
-            callbacks=callbacks,
+            callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback()],
             optimizers=optimizers,
         )
         self._metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
@@ -305,3 +320,25 @@ class VideoSCSTTrainer(Trainer):
             logs[key if mode == "train" else f"eval_{key}"] = sum(values) / len(values)
         self._metrics[mode].clear()
         super().log(logs, start_time)
+
+    def metrics_table(self, final_metrics: dict[str, float] | None = None, keys=("cider_d", "bleu_4")) -> str:
+        """A Markdown table of the evaluations logged during training (at the start with ``eval_on_start``, at the
+        end of the XE warm-up, at the end), plus ``final_metrics`` (e.g. ``evaluate(test_set, "test")``)."""
+        rows = []
+        for entry in self.state.log_history:
+            if f"eval_{keys[0]}" in entry:
+                step = entry.get("step", 0)
+                if step == 0:
+                    stage = "initial"
+                elif step <= self.args.xe_warmup_steps:
+                    stage = "XE"
+                else:
+                    stage = "SCST"
+                rows.append((f"{stage} (step {step})", "eval", [entry.get(f"eval_{k}", float("nan")) for k in keys]))
+        if final_metrics:
+            prefix = next(iter(final_metrics)).split("_", 1)[0]
+            values = [final_metrics.get(f"{prefix}_{k}", float("nan")) for k in keys]
+            rows.append((f"final (step {self.state.global_step})", prefix, values))
+        lines = ["| stage | split | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+        lines += [f"| {stage} | {split} | " + " | ".join(f"{v:.4f}" for v in values) + " |" for stage, split, values in rows]
+        return "\n".join(lines)

@@ -1,0 +1,43 @@
+"""Arguments shared by the recipes (parsed with TRL's ``TrlParser`` next to ``VideoSCSTConfig`` and
+``trl.ModelConfig``), kept in the library so that every recipe YAML can be parsed by a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class VideoScriptArguments:
+    r"""
+    dataset_name (`str`, *optional*, defaults to `"shapes"`):
+        ``"shapes"`` for the synthetic world (generated offline), or a `datasets` repository / local directory
+        whose rows have a video column (path or `Video(decode=False)`) and a list-of-captions column.
+    dataset_config (`str`, *optional*): the dataset's configuration name.
+    dataset_train_split / dataset_eval_split / dataset_test_split (`str`): split names.
+    video_dir (`str`, *optional*): directory that relative video paths are resolved against (for annotation-only
+        Hub datasets such as MSR-VTT, whose videos users hold locally).
+    shapes_dir (`str`, *optional*, defaults to `"data/shapes"`): where the shapes world is generated.
+    shapes_num_train / shapes_num_validation / shapes_num_test (`int`): shapes-world split sizes.
+    shapes_seed (`int`, *optional*, defaults to `0`): shapes-world seed.
+    tiny_model (`bool`, *optional*, defaults to `False`): build a tiny random VideoBlip2 over the dataset's own
+        tokenizer instead of loading ``model_name_or_path`` (offline demo and benchmark).
+    prompt (`str`, *optional*, defaults to `"a video of"`): text every caption continues.
+    use_temporal_embedding (`bool`, *optional*, defaults to `False`): add a learned per-frame embedding.
+    max_eval_samples (`int`, *optional*): evaluate on at most this many samples.
+    """
+
+    dataset_name: str = field(default="shapes", metadata={"help": "'shapes' or a datasets repo / local directory."})
+    dataset_config: str | None = field(default=None, metadata={"help": "Dataset configuration name."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Training split."})
+    dataset_eval_split: str = field(default="validation", metadata={"help": "Evaluation split used during training."})
+    dataset_test_split: str = field(default="test", metadata={"help": "Split of the final evaluation."})
+    video_dir: str | None = field(default=None, metadata={"help": "Directory relative video paths are resolved against."})
+    shapes_dir: str = field(default="data/shapes", metadata={"help": "Where the shapes world is generated."})
+    shapes_num_train: int = field(default=800, metadata={"help": "Shapes world: training clips."})
+    shapes_num_validation: int = field(default=100, metadata={"help": "Shapes world: validation clips."})
+    shapes_num_test: int = field(default=100, metadata={"help": "Shapes world: test clips."})
+    shapes_seed: int = field(default=0, metadata={"help": "Shapes world: seed."})
+    tiny_model: bool = field(default=False, metadata={"help": "Build a tiny random VideoBlip2 (offline)."})
+    prompt: str = field(default="a video of", metadata={"help": "Prompt every caption continues."})
+    use_temporal_embedding: bool = field(default=False, metadata={"help": "Learned per-frame temporal embedding."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many samples."})
