@@ -405,3 +405,23 @@ def build_shapes_tokenizer():
         extra_special_tokens={"image_token": "<image>"},
     )
     return tokenizer
+
+
+def _action_phrases(action: str) -> list[str]:
+    return sorted({action, *_ACTION_VERBS[action], *_ACTION_INGS[action]}, key=len, reverse=True)
+
+
+def caption_names_attributes(caption: str, attributes: dict) -> dict[str, bool]:
+    """Whether ``caption`` names the clip's true colour, shape and action.
+
+    The action counts as named when one of its wordings occurs and no other action's wording does, so a hedged
+    caption ("a red circle moves") names neither colour nor shape wrongly but does not name the action.
+    """
+    words = caption.lower().split()
+    text = " " + " ".join(words) + " "
+    found = {a for a in ACTIONS if any(f" {p} " in text for p in _action_phrases(a))}
+    return {
+        "color": attributes["color"] in words,
+        "shape": attributes["shape"] in words,
+        "action": found == {attributes["action"]},
+    }

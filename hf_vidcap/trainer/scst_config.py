@@ -51,6 +51,10 @@ class VideoSCSTConfig(TrainingArguments):
     xe_warmup_steps (`int`, *optional*, defaults to `0`):
         Optimizer steps trained with teacher-forced cross-entropy on the reference captions before SCST starts.
         Every SCST paper starts from an XE-trained captioner. ``xe_warmup_steps >= max_steps`` trains XE only.
+    xe_learning_rate (`float`, *optional*):
+        Learning rate during the XE warm-up (then ``learning_rate`` for SCST, which needs a much smaller one: a
+        large RL step lets the policy reward-hack). `None` uses ``learning_rate`` throughout. Both follow
+        ``lr_scheduler_type``.
     xe_captions_per_video (`int`, *optional*, defaults to `4`):
         Reference captions drawn (without replacement where possible) per video for each XE step.
     disable_dropout (`bool`, *optional*, defaults to `True`):
@@ -90,6 +94,7 @@ class VideoSCSTConfig(TrainingArguments):
     baseline: str = field(default="greedy", metadata={"help": f"Reward baseline, one of {list(BASELINES)}."})
     reward_weights: list[float] | None = field(default=None, metadata={"help": "Weight of each reward function."})
     xe_warmup_steps: int = field(default=0, metadata={"help": "Steps of teacher-forced XE before SCST starts."})
+    xe_learning_rate: float | None = field(default=None, metadata={"help": "Learning rate of the XE warm-up."})
     xe_captions_per_video: int = field(default=4, metadata={"help": "Reference captions per video in an XE step."})
     disable_dropout: bool = field(default=True, metadata={"help": "Turn dropout off in the model."})
 
@@ -118,6 +123,10 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError(f"baseline ({self.baseline!r}) must be one of {list(BASELINES)}.")
         if self.xe_warmup_steps < 0:
             raise ValueError(f"xe_warmup_steps ({self.xe_warmup_steps}) must be >= 0.")
+        if self.xe_learning_rate is not None and not self.xe_learning_rate > 0:
+            raise ValueError(f"xe_learning_rate ({self.xe_learning_rate}) must be > 0.")
+        if self.xe_learning_rate is not None and self.learning_rate <= 0:
+            raise ValueError(f"learning_rate ({self.learning_rate}) must be > 0 when xe_learning_rate is set.")
         if self.xe_captions_per_video < 1:
             raise ValueError(f"xe_captions_per_video ({self.xe_captions_per_video}) must be >= 1.")
         if self.eval_num_beams < 1:

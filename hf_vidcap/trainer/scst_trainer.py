@@ -41,6 +41,16 @@ class _EvaluateAtXEEndCallback(TrainerCallback):
         return control
 
 
+class _XEScaledLambda:
+    """A learning-rate factor scaled by ``ratio`` before step ``switch`` (picklable, for checkpoints)."""
+
+    def __init__(self, factor, ratio: float, switch: int):
+        self.factor, self.ratio, self.switch = factor, ratio, switch
+
+    def __call__(self, step: int) -> float:
+        return self.factor(step) * (self.ratio if step < self.switch else 1.0)
+
+
 def _reward_name(func) -> str:
     return getattr(func, "__name__", None) or type(func).__name__
 
@@ -289,6 +299,23 @@ class VideoSCSTTrainer(Trainer):
         if self.state.global_step < self.args.xe_warmup_steps:
             return self._xe_loss(model, pixel_values, columns)
         return self._scst_loss(model, pixel_values, columns)
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        scheduler = super().create_scheduler(num_training_steps, optimizer)
+        if self.args.xe_learning_rate is None or self.args.xe_warmup_steps == 0:
+            return scheduler
+        if not isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+            raise ValueError(
+                f"xe_learning_rate needs a LambdaLR-based lr_scheduler_type, got {type(scheduler).__name__}; "
+                "leave xe_learning_rate unset or choose e.g. 'linear', 'cosine' or 'constant'."
+            )
+        ratio, switch = self.args.xe_learning_rate / self.args.learning_rate, self.args.xe_warmup_steps
+        scheduler.lr_lambdas = [_XEScaledLambda(f, ratio, switch) for f in scheduler.lr_lambdas]
+        # LambdaLR applied the unscaled factor at construction; re-apply step 0's.
+        for group, base_lr, f in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+            group["lr"] = base_lr * f(scheduler.last_epoch)
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+        return scheduler
 
     # ------------------------------------------------------------------------------------------- evaluation / logging
 

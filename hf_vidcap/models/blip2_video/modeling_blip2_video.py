@@ -36,20 +36,25 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         super().__init__(config)
         if config.use_temporal_embedding:
             self.temporal_embedding = nn.Parameter(torch.zeros(1, config.num_frames, 1, config.vision_config.hidden_size))
+            # Blip2ForConditionalGeneration.__init__ ran post_init before this parameter existed and marked this
+            # module as initialised, so a second post_init would skip it: initialise it here.
+            self._init_temporal_embedding(self.temporal_embedding)
         else:
             self.temporal_embedding = None
-        self.post_init()
+
+    def _init_temporal_embedding(self, temporal_embedding: torch.Tensor) -> None:
+        std = self.config.temporal_embedding_init_std
+        if std > 0:
+            init.trunc_normal_(temporal_embedding, mean=0.0, std=std)
+        else:
+            init.zeros_(temporal_embedding)
 
     def _init_weights(self, module):
         super()._init_weights(module)
-        # Blip2ForConditionalGeneration.__init__ initialises weights before the temporal embedding exists.
+        # Reached when from_pretrained loads a checkpoint without a temporal embedding (a BLIP-2 image checkpoint).
         temporal_embedding = getattr(module, "temporal_embedding", None)
         if isinstance(module, VideoBlip2ForConditionalGeneration) and temporal_embedding is not None:
-            std = self.config.temporal_embedding_init_std
-            if std > 0:
-                init.trunc_normal_(temporal_embedding, mean=0.0, std=std)
-            else:
-                init.zeros_(temporal_embedding)
+            self._init_temporal_embedding(temporal_embedding)
 
     def _check_pixel_values(self, pixel_values: torch.Tensor) -> torch.Tensor:
         if pixel_values.ndim == 4:

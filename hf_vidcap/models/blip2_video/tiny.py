@@ -12,7 +12,7 @@ def get_tiny_video_blip2_config(
     tokenizer,
     num_frames: int = 8,
     image_size: int = 64,
-    patch_size: int = 8,
+    patch_size: int = 16,
     hidden_size: int = 64,
     num_query_tokens: int = 8,
     text_hidden_size: int = 128,

@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pytest
+
+from hf_vidcap.data import (
+    ACTIONS,
+    ShapesWorldConfig,
+    caption_names_attributes,
+    decode_video,
+    generate_shapes_dataset,
+    load_shapes_dataset,
+    shapes_vocabulary,
+)
+from hf_vidcap.data.shapes import render_clip, sample_attributes
+
+
+def test_dataset_schema(shapes_dataset):
+    assert set(shapes_dataset) == {"train", "validation", "test"}
+    assert [len(shapes_dataset[s]) for s in ("train", "validation", "test")] == [24, 8, 8]
+    row = shapes_dataset["train"][0]
+    assert row["video"]["path"].endswith(".mp4")
+    assert len(row["captions"]) >= 10
+    assert shapes_dataset["train"].features["label"].names == list(ACTIONS)
+    assert ACTIONS[row["label"]] == row["action"]
+    assert {"color", "shape", "size", "second_shape", "second_color"} <= set(row)
+
+
+def test_clips_are_real_videos_with_the_requested_frames(shapes_dataset):
+    frames = decode_video(shapes_dataset["train"][0]["video"], 8)
+    assert frames.shape == (8, 64, 64, 3) and frames.dtype == np.uint8
+    assert frames.std(axis=0).max() > 0  # something moves or changes
+
+
+def test_generation_is_deterministic(tmp_path, shapes_dir):
+    config = ShapesWorldConfig(num_train=24, num_validation=8, num_test=8, seed=3)
+    again = generate_shapes_dataset(tmp_path / "again", config)
+    for split in ("train", "test"):
+        assert (again / split / "metadata.jsonl").read_text() == (shapes_dir / split / "metadata.jsonl").read_text()
+        first = json.loads((again / split / "metadata.jsonl").read_text().splitlines()[0])["file_name"]
+        assert (again / split / first).read_bytes() == (shapes_dir / split / first).read_bytes()
+    other = generate_shapes_dataset(tmp_path / "other", ShapesWorldConfig(num_train=24, num_validation=8, num_test=8, seed=4))
+    assert (other / "train" / "metadata.jsonl").read_text() != (shapes_dir / "train" / "metadata.jsonl").read_text()
+
+
+def test_regeneration_is_skipped_for_the_same_config(shapes_dir):
+    stamp = (shapes_dir / "train" / "metadata.jsonl").stat().st_mtime_ns
+    generate_shapes_dataset(shapes_dir, ShapesWorldConfig(num_train=24, num_validation=8, num_test=8, seed=3))
+    assert (shapes_dir / "train" / "metadata.jsonl").stat().st_mtime_ns == stamp
+
+
+def test_captions_vary_and_tokenize_without_unknown_words(shapes_dataset, tokenizer):
+    captions = [c for refs in shapes_dataset["train"]["captions"] for c in refs]
+    assert len(set(captions)) > 0.8 * len(captions)
+    ids = tokenizer(captions, add_special_tokens=False)["input_ids"]
+    assert all(tokenizer.unk_token_id not in row for row in ids)
+    assert set(" ".join(captions).split()) <= set(shapes_vocabulary())
+    # Every word of every class name occurs in the vocabulary (the zero-shot protocol compares them).
+    assert {w for a in ACTIONS for w in a.split()} <= set(shapes_vocabulary())
+
+
+def test_actions_change_what_is_rendered():
+    rng = np.random.default_rng(0)
+    attributes = sample_attributes(rng, 0.0)
+    for action in ("moving left", "moving right"):
+        frames = render_clip({**attributes, "action": action, "shape": "square"}, 8, 64, np.random.default_rng(1))
+        xs = [np.nonzero(f.max(axis=(0, 2)) > 60)[0].mean() for f in frames]
+        assert (xs[-1] < xs[0]) == (action == "moving left")
+
+
+def test_caption_names_attributes():
+    clip = {"color": "red", "shape": "circle", "action": "bouncing"}
+    assert caption_names_attributes("a red circle bounces up and down", clip) == {"color": True, "shape": True, "action": True}
+    # A hedge names no action; naming two actions is not naming the right one.
+    assert not caption_names_attributes("a red circle moves", clip)["action"]
+    assert not caption_names_attributes("a red circle bounces and moves up", clip)["action"]
+
+
+def test_bad_world_configs():
+    with pytest.raises(ValueError, match="num_captions"):
+        ShapesWorldConfig(num_captions=3)
+    with pytest.raises(ValueError, match="num_frames"):
+        ShapesWorldConfig(num_frames=1)
+
+
+def test_loading_an_incomplete_directory_says_how_to_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="generate_shapes_dataset"):
+        load_shapes_dataset(tmp_path)

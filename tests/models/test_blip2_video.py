@@ -1,0 +1,160 @@
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForImageTextToText, Blip2Config, Blip2ForConditionalGeneration
+
+from hf_vidcap import VideoBlip2Config, VideoBlip2ForConditionalGeneration, VideoBlip2Processor
+from hf_vidcap.models import create_tiny_video_blip2, get_tiny_video_blip2_config
+
+T5_TEXT_CONFIG = {
+    "model_type": "t5",
+    "d_model": 32,
+    "d_kv": 8,
+    "d_ff": 64,
+    "num_layers": 2,
+    "num_decoder_layers": 2,
+    "num_heads": 4,
+    "dropout_rate": 0.0,
+    "decoder_start_token_id": 0,
+}
+
+
+def _config(tokenizer, text="opt", **kwargs):
+    config = get_tiny_video_blip2_config(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, text_hidden_size=32, **kwargs)
+    if text == "t5":
+        t5 = {**T5_TEXT_CONFIG, "vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id}
+        config = VideoBlip2Config(**{**config.to_dict(), "text_config": t5})
+    return config
+
+
+def _inputs(tokenizer, batch=2, frames=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    pixel_values = torch.randn(batch, frames, 3, 32, 32, generator=g)
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
+    ids, mask = processor.pad_captions(processor.caption_ids(["a red circle moves left", "a blue square grows"][:batch]))
+    prefix = torch.tensor([processor.prefix_ids()] * batch)
+    return pixel_values, torch.cat([prefix, ids], 1), torch.cat([torch.ones_like(prefix), mask], 1), processor
+
+
+def test_forward_shapes_and_video_embeds(tokenizer):
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, num_frames=4)).eval()
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer)
+    embeds = model.get_video_embeds(pixel_values)
+    assert embeds.shape == (2, 4, 32)  # (B, Q, D_lm): Q query tokens whatever the number of frames
+    out = model(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask)
+    assert out.logits.shape == (*input_ids.shape, len(tokenizer))
+    same = model(video_embeds=embeds, input_ids=input_ids, attention_mask=attention_mask)
+    torch.testing.assert_close(same.logits, out.logits)
+
+
+def test_captions_per_video_equals_repeating_the_video(tokenizer):
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, num_frames=4)).eval()
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer)
+    ids, mask = input_ids.repeat_interleave(3, 0), attention_mask.repeat_interleave(3, 0)
+    once = model(pixel_values=pixel_values, input_ids=ids, attention_mask=mask, captions_per_video=3).logits
+    repeated = model(pixel_values=pixel_values.repeat_interleave(3, 0), input_ids=ids, attention_mask=mask).logits
+    torch.testing.assert_close(once, repeated)
+
+
+def test_temporal_embedding_makes_frame_order_matter(tokenizer):
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer)
+    reversed_video = pixel_values.flip(1)
+    gaps = {}
+    for use in (False, True):
+        torch.manual_seed(0)
+        model = create_tiny_video_blip2(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, num_frames=4, use_temporal_embedding=use).eval()
+        a = model.get_video_features(pixel_values).qformer_outputs.last_hidden_state
+        b = model.get_video_features(reversed_video).qformer_outputs.last_hidden_state
+        gaps[use] = (a - b).abs().max().item()
+    # Without it, cross-attention over the concatenated frames is permutation-invariant: only rounding differs
+    # (measured 2e-7). With it, reversing the frames changes the queries (measured 3e-5 at random init, where
+    # the video's share of the query output is still small).
+    assert gaps[False] < 1e-6
+    assert gaps[True] > 1e-5
+
+
+@pytest.mark.parametrize("text", ["opt", "t5"])
+def test_single_frame_reproduces_blip2(tokenizer, text):
+    torch.manual_seed(0)
+    config = _config(tokenizer, text=text, num_frames=4, use_temporal_embedding=True)
+    video = VideoBlip2ForConditionalGeneration(config).eval()
+    assert torch.count_nonzero(video.temporal_embedding) == 0 or config.temporal_embedding_init_std > 0
+    torch.nn.init.zeros_(video.temporal_embedding)  # a freshly loaded image checkpoint starts here
+    image_config = Blip2Config(
+        vision_config=config.vision_config.to_dict(),
+        qformer_config=config.qformer_config.to_dict(),
+        text_config=config.text_config.to_dict(),
+        num_query_tokens=config.num_query_tokens,
+        image_token_index=config.image_token_index,
+    )
+    image = Blip2ForConditionalGeneration(image_config).eval()
+    missing, unexpected = image.load_state_dict(video.state_dict(), strict=False)
+    assert missing == [] and unexpected == ["temporal_embedding"]
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer, frames=1)
+    kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if text == "t5":
+        kwargs = {"input_ids": input_ids[:, :5], "decoder_input_ids": input_ids[:, 5:]}
+    expected = image(pixel_values=pixel_values[:, 0], **kwargs).logits
+    torch.testing.assert_close(video(pixel_values=pixel_values, **kwargs).logits, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(video(pixel_values=pixel_values[:, 0], **kwargs).logits, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("text", ["opt", "t5"])
+def test_generate_greedy_beam_and_sample(tokenizer, text):
+    from hf_vidcap.captioning import generate_captions, make_generation_config
+
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, text=text, num_frames=4)).eval()
+    pixel_values, _, _, processor = _inputs(tokenizer)
+    embeds = model.get_video_embeds(pixel_values)
+    greedy, _ = generate_captions(model, processor, embeds, make_generation_config(processor, 6))
+    beam, _ = generate_captions(model, processor, embeds, make_generation_config(processor, 6, num_beams=3))
+    sampled, mask = generate_captions(model, processor, embeds, make_generation_config(processor, 6, do_sample=True, num_return_sequences=3))
+    assert greedy.shape[0] == 2 and beam.shape[0] == 2 and sampled.shape[0] == 6
+    assert sampled.shape[1] <= 6 and mask.shape == sampled.shape
+    # Generation from pixel_values equals generation from the precomputed encoding.
+    prefix = torch.tensor([processor.prefix_ids()] * 2)
+    config = make_generation_config(processor, 6)
+    torch.testing.assert_close(
+        model.generate(pixel_values=pixel_values, input_ids=prefix, generation_config=config),
+        model.generate(video_embeds=embeds, input_ids=prefix, generation_config=config),
+    )
+    # Suppressed tokens never appear.
+    for token in (processor.image_token_id, tokenizer.bos_token_id, tokenizer.unk_token_id):
+        assert not (sampled == token).any()
+
+
+def test_save_and_load_round_trip_with_auto_classes(tmp_path, tokenizer):
+    torch.manual_seed(0)
+    model = create_tiny_video_blip2(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, num_frames=4).eval()
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32, prompt="")
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "video_blip2"
+    loaded = AutoModelForImageTextToText.from_pretrained(tmp_path).eval()
+    assert isinstance(loaded, VideoBlip2ForConditionalGeneration)
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer)
+    torch.testing.assert_close(
+        loaded(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask).logits,
+        model(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask).logits,
+        rtol=0,
+        atol=0,
+    )
+    reloaded = VideoBlip2Processor.from_pretrained(tmp_path)
+    assert reloaded.to_dict() == processor.to_dict() and reloaded.prefix_ids() == processor.prefix_ids()
+
+
+def test_bad_inputs(tokenizer):
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, num_frames=4, use_temporal_embedding=True))
+    with pytest.raises(ValueError, match="6 frames but the temporal embedding has config.num_frames=4"):
+        model.get_video_embeds(torch.randn(1, 6, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"\(B, T, C, H, W\)"):
+        model.get_video_embeds(torch.randn(3, 32, 32))
+    with pytest.raises(ValueError, match="either pixel_values or video_embeds"):
+        model(pixel_values=torch.randn(1, 2, 3, 32, 32), video_embeds=torch.randn(1, 4, 32), input_ids=torch.ones(1, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="frame_fusion"):
+        VideoBlip2Config(frame_fusion="mean")
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
+    import numpy as np
+
+    with pytest.raises(ValueError, match="video 1 has 3 frames but video 0 has 4"):
+        processor.preprocess_videos([np.zeros((4, 8, 8, 3), np.uint8), np.zeros((3, 8, 8, 3), np.uint8)])

@@ -1,0 +1,145 @@
+import math
+
+import pytest
+import torch
+
+from hf_vidcap import VideoBlip2Processor
+from hf_vidcap.models import create_tiny_video_blip2
+from hf_vidcap.rewards import get_cider_d_reward
+from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
+
+
+def _args(tmp_path, **kwargs):
+    defaults = dict(
+        output_dir=str(tmp_path), use_cpu=True, per_device_train_batch_size=4, per_device_eval_batch_size=8,
+        max_steps=2, learning_rate=1e-3, num_generations=3, max_completion_length=8, save_strategy="no",
+        logging_steps=1, disable_tqdm=True, seed=0,
+    )
+    defaults.update(kwargs)
+    return VideoSCSTConfig(**defaults)
+
+
+def _model_and_processor(tokenizer):
+    torch.manual_seed(0)
+    model = create_tiny_video_blip2(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, text_hidden_size=32, num_frames=8)
+    return model, VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
+
+
+class RecordingReward:
+    __name__ = "recording"
+
+    def __init__(self, value=None):
+        self.calls, self.value = [], value
+
+    def __call__(self, completions, **kwargs):
+        self.calls.append({"completions": completions, **kwargs})
+        return [self.value if self.value is not None else float(len(c.split())) for c in completions]
+
+
+@pytest.mark.parametrize("xe_warmup_steps", [1, 0])
+def test_two_steps_change_every_trainable_parameter(tmp_path, tokenizer, shapes_dataset, xe_warmup_steps):
+    model, processor = _model_and_processor(tokenizer)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    reward = get_cider_d_reward(shapes_dataset["train"]["captions"])
+    trainer = VideoSCSTTrainer(
+        model, [reward, RecordingReward()], _args(tmp_path, xe_warmup_steps=xe_warmup_steps, reward_weights=[1.0, 0.1]),
+        train_dataset=shapes_dataset["train"], processing_class=processor,
+    )
+    trainer.train()
+    unchanged = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
+    assert unchanged == []
+    history = trainer.state.log_history
+    assert "rewards/cider_d/mean" in history[-2] and "rewards/recording/mean" in history[-2]
+    assert math.isfinite(history[-2]["loss"])
+    if xe_warmup_steps:
+        assert "xe_loss" in history[0] and "reward" not in history[0]
+
+
+def test_rewards_receive_columns_groups_and_k_samples(tmp_path, tokenizer, shapes_dataset):
+    model, processor = _model_and_processor(tokenizer)
+    reward = RecordingReward()
+    trainer = VideoSCSTTrainer(model, reward, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer.train()
+    sampled, greedy = reward.calls  # samples first, then the greedy baseline captions
+    assert len(sampled["completions"]) == 4 * 3 and len(greedy["completions"]) == 4
+    assert sampled["group_ids"] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    # Each video's columns are repeated for its K samples.
+    assert sampled["video_id"][:3] == [sampled["video_id"][0]] * 3 and sampled["video_id"][3] != sampled["video_id"][0]
+    assert sampled["captions"][0] == greedy["captions"][0]
+    assert sampled["trainer_state"] is trainer.state
+    assert all(isinstance(ids, list) for ids in sampled["completion_ids"])
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [(float("nan"), r"reward function 'recording' returned nan for completion .* of sample"), (None, "every reward function returned None")],
+)
+def test_bad_reward_values_are_errors(tmp_path, tokenizer, shapes_dataset, value, match):
+    model, processor = _model_and_processor(tokenizer)
+    reward = RecordingReward(value) if value is not None else (lambda completions, **kw: [None] * len(completions))
+    trainer = VideoSCSTTrainer(model, reward, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    with pytest.raises(ValueError, match=match):
+        trainer.train()
+
+
+def test_reward_returning_wrong_length_is_an_error(tmp_path, tokenizer, shapes_dataset):
+    model, processor = _model_and_processor(tokenizer)
+
+    def short(completions, **kwargs):
+        return [1.0]
+
+    trainer = VideoSCSTTrainer(model, short, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    with pytest.raises(ValueError, match="returned 1 values for 12 completions"):
+        trainer.train()
+
+
+def test_xe_learning_rate_applies_before_the_switch(tmp_path, tokenizer, shapes_dataset):
+    model, processor = _model_and_processor(tokenizer)
+    args = _args(tmp_path, max_steps=3, xe_warmup_steps=2, xe_learning_rate=1e-3, learning_rate=1e-5, lr_scheduler_type="constant")
+    trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer.train()
+    rates = [entry["learning_rate"] for entry in trainer.state.log_history if "learning_rate" in entry]
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-5])
+
+
+def test_evaluate_reports_cider_and_bleu(tmp_path, tokenizer, shapes_dataset):
+    model, processor = _model_and_processor(tokenizer)
+    trainer = VideoSCSTTrainer(
+        model, RecordingReward(), _args(tmp_path), train_dataset=shapes_dataset["train"],
+        eval_dataset=shapes_dataset["validation"], processing_class=processor,
+    )
+    metrics = trainer.evaluate()
+    assert {"eval_cider_d", "eval_bleu_4"} <= set(metrics)
+    assert all(math.isfinite(v) for v in metrics.values())
+
+
+def test_lora_trains_only_adapters(tmp_path, tokenizer, shapes_dataset):
+    from peft import LoraConfig
+
+    model, processor = _model_and_processor(tokenizer)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    trainer = VideoSCSTTrainer(
+        model, RecordingReward(), _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"],
+        processing_class=processor, peft_config=config,
+    )
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_B" in n}
+    trainer.train()
+    assert any(not torch.equal(p, before[n]) for n, p in trainer.model.named_parameters() if n in before)
+
+
+def test_config_and_constructor_errors(tmp_path, tokenizer, shapes_dataset):
+    with pytest.raises(ValueError, match=r"baseline \('beam'\) must be one of \['greedy'\]"):
+        VideoSCSTConfig(output_dir=str(tmp_path), baseline="beam")
+    with pytest.raises(ValueError, match="remove_unused_columns must be False"):
+        VideoSCSTConfig(output_dir=str(tmp_path), remove_unused_columns=True)
+    with pytest.raises(ValueError, match="top_p"):
+        VideoSCSTConfig(output_dir=str(tmp_path), top_p=0.0)
+    model, processor = _model_and_processor(tokenizer)
+    with pytest.raises(ValueError, match="reward_weights has 2 values but there are 1 reward functions"):
+        VideoSCSTTrainer(model, RecordingReward(), _args(tmp_path, reward_weights=[1.0, 2.0]), processing_class=processor)
+    with pytest.raises(ValueError, match="processing_class is required"):
+        VideoSCSTTrainer(model, RecordingReward(), _args(tmp_path))
+    with pytest.raises(ValueError, match="reward_funcs is empty"):
+        VideoSCSTTrainer(model, [], _args(tmp_path), processing_class=processor)
