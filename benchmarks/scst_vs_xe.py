@@ -103,8 +103,9 @@ def run_seed(seed: int, args, dataset, tokenizer, workdir: Path) -> dict:
     train, validation, test = dataset["train"], dataset["validation"], dataset["test"]
     reward = get_cider_d_reward(train["captions"])
     torch.manual_seed(seed)
-    model = create_tiny_video_blip2(tokenizer, patch_size=args.patch_size)
-    processor = VideoBlip2Processor(tokenizer, model.config.num_query_tokens, model.config.vision_config.image_size)
+    frame_differences = {"none": False, "replace": "replace", "append": "append"}[args.frame_differences]
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=8, image_size=64, frame_differences=frame_differences)
+    model = create_tiny_video_blip2(tokenizer, patch_size=args.patch_size, num_frames=processor.num_model_frames(8))
     collator = VideoCaptionCollator(processor, num_frames=8)
 
     # XE until validation CIDEr-D plateaus (counted in steps, evaluated every eval_steps).
@@ -174,6 +175,8 @@ def markdown(runs: list[dict], summary: dict, args) -> str:
     lines = [
         "# SCST vs XE on the shapes world",
         "",
+        f"Shapes world: {args.num_train} training clips, 100 validation, {args.num_test} test; tiny VideoBlip2 "
+        f"(patch {args.patch_size}, temporal embedding, frame differences: {args.frame_differences}). "
         f"Seeds {args.seeds}; XE lr {args.xe_lr} until validation CIDEr-D stops improving by {args.min_delta} for "
         f"{args.patience} evaluations (every {args.eval_steps} steps, at most {args.xe_max_steps}); SCST lr "
         f"{args.scst_lr}, {args.scst_steps} steps, K={args.num_generations}, greedy baseline; control = XE continued "
@@ -213,11 +216,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--data-dir", default="data/shapes_benchmark")
-    parser.add_argument("--num-train", type=int, default=1500)
+    parser.add_argument("--num-train", type=int, default=3000)
     parser.add_argument("--num-test", type=int, default=300)
     parser.add_argument("--patch-size", type=int, default=16)
+    parser.add_argument("--frame-differences", choices=["none", "replace", "append"], default="append")
     parser.add_argument("--xe-lr", type=float, default=1e-3)
-    parser.add_argument("--xe-max-steps", type=int, default=6000)
+    parser.add_argument("--xe-max-steps", type=int, default=4000)
     parser.add_argument("--eval-steps", type=int, default=250)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--min-delta", type=float, default=0.02)

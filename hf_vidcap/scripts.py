@@ -23,6 +23,8 @@ class VideoScriptArguments:
         tokenizer instead of loading ``model_name_or_path`` (offline demo and benchmark).
     prompt (`str`, *optional*, defaults to `"a video of"`): text every caption continues.
     use_temporal_embedding (`bool`, *optional*, defaults to `False`): add a learned per-frame embedding.
+    frame_differences (`str`, *optional*, defaults to `"none"`): motion input of the processor: ``"none"``,
+        ``"append"`` (frames then their differences) or ``"replace"`` (see `VideoBlip2Processor`).
     max_eval_samples (`int`, *optional*): evaluate on at most this many samples.
     """
 
@@ -40,4 +42,15 @@ class VideoScriptArguments:
     tiny_model: bool = field(default=False, metadata={"help": "Build a tiny random VideoBlip2 (offline)."})
     prompt: str = field(default="a video of", metadata={"help": "Prompt every caption continues."})
     use_temporal_embedding: bool = field(default=False, metadata={"help": "Learned per-frame temporal embedding."})
+    frame_differences: str = field(default="none", metadata={"help": "Motion input: 'none', 'append' or 'replace'."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many samples."})
+
+    def __post_init__(self):
+        if self.frame_differences not in ("none", "append", "replace"):
+            raise ValueError(
+                f"frame_differences ({self.frame_differences!r}) must be one of ['none', 'append', 'replace']."
+            )
+
+    @property
+    def processor_frame_differences(self) -> bool | str:
+        return False if self.frame_differences == "none" else self.frame_differences

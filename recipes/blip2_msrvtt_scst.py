@@ -51,11 +51,19 @@ def main(script_args, training_args, model_args):
     # Model
     if script_args.tiny_model:
         tokenizer = build_shapes_tokenizer()
-        model = create_tiny_video_blip2(
-            tokenizer, num_frames=training_args.num_frames, use_temporal_embedding=script_args.use_temporal_embedding
-        )
         processor = VideoBlip2Processor(
-            tokenizer, model.config.num_query_tokens, model.config.vision_config.image_size, prompt=script_args.prompt
+            tokenizer,
+            num_query_tokens=8,
+            image_size=64,
+            prompt=script_args.prompt,
+            frame_differences=script_args.processor_frame_differences,
+        )
+        model = create_tiny_video_blip2(
+            tokenizer,
+            num_frames=processor.num_model_frames(training_args.num_frames),
+            num_query_tokens=processor.num_query_tokens,
+            image_size=processor.image_size,
+            use_temporal_embedding=script_args.use_temporal_embedding,
         )
     else:
         model = VideoBlip2ForConditionalGeneration.from_pretrained(
@@ -64,7 +72,11 @@ def main(script_args, training_args, model_args):
             num_frames=training_args.num_frames,
             use_temporal_embedding=script_args.use_temporal_embedding,
         )
-        processor = VideoBlip2Processor.from_pretrained(model_args.model_name_or_path, prompt=script_args.prompt)
+        processor = VideoBlip2Processor.from_pretrained(
+            model_args.model_name_or_path,
+            prompt=script_args.prompt,
+            frame_differences=script_args.processor_frame_differences,
+        )
 
     # Rewards: CIDEr-D with document frequencies fixed from the training references (SCST mode).
     rewards = [get_cider_d_reward(train_dataset[training_args.references_column], training_args.references_column)]
@@ -86,6 +98,7 @@ def main(script_args, training_args, model_args):
         print(trainer.metrics_table(test_metrics))
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    return trainer
 
 
 if __name__ == "__main__":

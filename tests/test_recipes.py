@@ -27,3 +27,46 @@ def test_paper_config_has_the_paper_settings():
     assert model_args.model_name_or_path == "Salesforce/blip2-flan-t5-xl"
     assert training_args.num_frames == 16 and script_args.prompt == "a video of"
     assert (model_args.lora_r, model_args.lora_alpha, model_args.lora_target_modules) == (8, 16, ["q", "v"])
+
+
+def _load_recipe(name):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "recipes" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
+    import torch
+
+    from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor
+    from hf_vidcap.data import VideoCaptionCollator, load_shapes_dataset
+    from hf_vidcap.evaluation import generate_for_dataset
+
+    recipe = _load_recipe("blip2_msrvtt_scst")
+    config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
+    overrides = [
+        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "4",
+        "--shapes_num_test", "4", "--max_steps", "3", "--xe_warmup_steps", "2", "--per_device_train_batch_size", "4",
+        "--num_generations", "2", "--logging_steps", "1", "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
+    ]
+    parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
+    trainer = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))
+    table = capsys.readouterr().out
+    assert "| initial (step 0) | eval |" in table and "| XE (step 2) | eval |" in table and "| final (step 3) | test |" in table
+
+    # The saved checkpoint and processor reload and caption exactly like the trained model did.
+    model = VideoBlip2ForConditionalGeneration.from_pretrained(tmp_path / "out").eval()
+    processor = VideoBlip2Processor.from_pretrained(tmp_path / "out")
+    assert processor.frame_differences == "append" and model.config.num_frames == 15
+    test_set = load_shapes_dataset(tmp_path / "shapes")["test"]
+    collator = VideoCaptionCollator(processor, num_frames=8)
+    captions, _ = generate_for_dataset(model, processor, test_set, collator, show_progress=False)
+    assert len(captions) == 4
+    trained, _ = generate_for_dataset(trainer.model, processor, test_set, collator, show_progress=False)
+    assert captions == trained
+    for name, param in model.state_dict().items():
+        torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)

@@ -157,7 +157,8 @@ class VideoSCSTTrainer(Trainer):
             callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback()],
             optimizers=optimizers,
         )
-        self._metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+        # Training-step metrics, averaged into the next training log (the one carrying "loss").
+        self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
         self.sampling_config = make_generation_config(
             processing_class,
             args.max_completion_length,
@@ -216,17 +217,15 @@ class VideoSCSTTrainer(Trainer):
     def _visual_inputs(self, model, pixel_values: torch.Tensor):
         """Encode the batch once. Returns (detached embeddings for generation, kwargs for the loss forward)."""
         captioner = unwrap_captioner(model)
+        with torch.no_grad():
+            video_embeds = captioner.get_video_embeds(pixel_values)
         visual_trainable = any(
             p.requires_grad for name, p in captioner.named_parameters() if not name.startswith("language_model.")
         )
         if visual_trainable:
-            with torch.no_grad():
-                video_embeds = captioner.get_video_embeds(pixel_values)
             # Gradients must reach the vision path: the loss forward encodes again (once per video, through the
             # wrapped model so DDP sees it) and repeats the encoding for the K captions.
             return video_embeds, {"pixel_values": pixel_values}
-        with torch.no_grad():
-            video_embeds = captioner.get_video_embeds(pixel_values)
         # Frozen vision path: the generation-time encoding is reused by the loss forward as is.
         return video_embeds, {"video_embeds": video_embeds}
 
@@ -247,7 +246,7 @@ class VideoSCSTTrainer(Trainer):
             model, self.processing_class, caption_ids, caption_mask, pixel_values=pixel_values, captions_per_video=k
         )
         loss = -token_logprobs.sum() / caption_mask.sum()
-        self._metrics["train"]["xe_loss"].append(loss.item())
+        self._step_metrics["xe_loss"].append(loss.item())
         return loss
 
     def _scst_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
@@ -279,7 +278,7 @@ class VideoSCSTTrainer(Trainer):
         device = token_logprobs.device
         loss = scst_loss(token_logprobs.sum(dim=1), sample_rewards.to(device), baselines.to(device))
 
-        metrics = self._metrics["train"]
+        metrics = self._step_metrics
         for j, name in enumerate(self.reward_names):
             values = per_func[:, j]
             values = values[~values.isnan()]
@@ -342,10 +341,12 @@ class VideoSCSTTrainer(Trainer):
         return metrics
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        mode = "train" if self.model.training else "eval"
-        for key, values in self._metrics[mode].items():
-            logs[key if mode == "train" else f"eval_{key}"] = sum(values) / len(values)
-        self._metrics[mode].clear()
+        # Evaluation logs can happen between two training logs (and with the model in train mode): only the
+        # training log takes the accumulated step metrics.
+        if "loss" in logs:
+            for key, values in self._step_metrics.items():
+                logs[key] = sum(values) / len(values)
+            self._step_metrics.clear()
         super().log(logs, start_time)
 
     def metrics_table(self, final_metrics: dict[str, float] | None = None, keys=("cider_d", "bleu_4")) -> str:

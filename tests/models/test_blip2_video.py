@@ -158,3 +158,36 @@ def test_bad_inputs(tokenizer):
 
     with pytest.raises(ValueError, match="video 1 has 3 frames but video 0 has 4"):
         processor.preprocess_videos([np.zeros((4, 8, 8, 3), np.uint8), np.zeros((3, 8, 8, 3), np.uint8)])
+
+
+def test_frame_difference_modes(tokenizer):
+    import numpy as np
+
+    frames = np.zeros((3, 8, 8, 3), np.uint8)
+    frames[1, :, :4] = 255  # the left half lights up in frame 1, then goes dark again in frame 2
+    plain = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=8)
+    append = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=8, frame_differences="append")
+    replace = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=8, frame_differences=True)
+    x = plain.preprocess_videos([frames])[0]
+    a = append.preprocess_videos([frames])[0]
+    r = replace.preprocess_videos([frames])[0]
+    assert (x.shape[0], a.shape[0], r.shape[0]) == (3, 5, 3)
+    assert (append.num_model_frames(3), replace.num_model_frames(3)) == (5, 3)
+    torch.testing.assert_close(a[:3], x)
+    std = torch.tensor(plain.image_std).view(3, 1, 1)
+    # Difference 1 -> 0: +1/std where the half lit up; difference 2 -> 1: -1/std there; 0 elsewhere.
+    torch.testing.assert_close(a[3, :, :, :4], (1 / std).expand(3, 8, 4))
+    torch.testing.assert_close(a[4, :, :, :4], (-1 / std).expand(3, 8, 4))
+    assert a[3:, :, :, 4:].abs().max() == 0
+    torch.testing.assert_close(r[0], x[0])
+    torch.testing.assert_close(r[1:], a[3:])
+    with pytest.raises(ValueError, match="frame_differences"):
+        VideoBlip2Processor(tokenizer, num_query_tokens=4, frame_differences="both")
+
+
+def test_prompt_with_unknown_words_is_rejected(tokenizer):
+    with pytest.raises(ValueError, match="prompt \\('a video of'\\) has words the tokenizer does not know"):
+        VideoBlip2Processor(tokenizer, num_query_tokens=4, prompt="a video of")
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, prompt="there is")
+    # Image placeholders, bos, then the prompt's tokens.
+    assert processor.prefix_ids() == [processor.image_token_id] * 4 + [tokenizer.bos_token_id] + tokenizer("there is", add_special_tokens=False)["input_ids"]

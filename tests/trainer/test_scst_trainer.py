@@ -143,3 +143,18 @@ def test_config_and_constructor_errors(tmp_path, tokenizer, shapes_dataset):
         VideoSCSTTrainer(model, RecordingReward(), _args(tmp_path))
     with pytest.raises(ValueError, match="reward_funcs is empty"):
         VideoSCSTTrainer(model, [], _args(tmp_path), processing_class=processor)
+
+
+def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenizer, shapes_dataset):
+    model, processor = _model_and_processor(tokenizer)
+    args = _args(tmp_path, max_steps=2, logging_steps=2, eval_strategy="steps", eval_steps=1)
+    trainer = VideoSCSTTrainer(
+        model, RecordingReward(), args, train_dataset=shapes_dataset["train"],
+        eval_dataset=shapes_dataset["validation"].select(range(4)), processing_class=processor,
+    )
+    trainer.train()
+    evals = [e for e in trainer.state.log_history if "eval_cider_d" in e]
+    trains = [e for e in trainer.state.log_history if "loss" in e]
+    assert len(evals) == 2 and len(trains) == 1
+    assert all(not any(k.startswith("rewards/") for k in e) for e in evals)
+    assert "rewards/recording/mean" in trains[0]
