@@ -14,6 +14,7 @@ Any field of VideoScriptArguments, VideoSCSTConfig or trl.ModelConfig can be ove
 import os
 
 import torch
+from transformers import set_seed
 from trl import ModelConfig, TrlParser, get_peft_config
 
 from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor
@@ -48,7 +49,8 @@ def main(script_args, training_args, model_args):
         eval_dataset = eval_dataset.select(range(min(script_args.max_eval_samples, len(eval_dataset))))
         test_dataset = test_dataset.select(range(min(script_args.max_eval_samples, len(test_dataset))))
 
-    # Model
+    # Model (seeded here: the Trainer only seeds once the model already exists)
+    set_seed(training_args.seed)
     if script_args.tiny_model:
         tokenizer = build_shapes_tokenizer()
         processor = VideoBlip2Processor(

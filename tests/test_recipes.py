@@ -70,3 +70,9 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     assert captions == trained
     for name, param in model.state_dict().items():
         torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
+
+    # Same seed, same run: the model's random initialisation is seeded too.
+    overrides[overrides.index("--output_dir") + 1] = str(tmp_path / "again")
+    again = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))
+    for name, param in again.model.state_dict().items():
+        torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
