@@ -45,3 +45,26 @@ def test_caption_token_logprobs_match_a_manual_forward(tokenizer):
         for j in range(ids.shape[1]):
             expected = torch.log_softmax(logits[len(prefix) - 1 + j], -1)[ids[row, j]] if mask[row, j] else torch.tensor(0.0)
             torch.testing.assert_close(got[row, j], expected, atol=1e-5, rtol=0)
+
+
+def test_caption_token_logprobs_encoder_decoder(tokenizer):
+    from hf_vidcap import VideoBlip2Config, VideoBlip2ForConditionalGeneration
+    from hf_vidcap.models import get_tiny_video_blip2_config
+
+    config = get_tiny_video_blip2_config(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, num_frames=2)
+    t5 = {
+        "model_type": "t5", "vocab_size": len(tokenizer), "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 1,
+        "num_heads": 4, "dropout_rate": 0.0, "decoder_start_token_id": tokenizer.pad_token_id,
+        "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
+    }
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(VideoBlip2Config(**{**config.to_dict(), "text_config": t5})).eval()
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
+    pixel_values = torch.randn(1, 2, 3, 32, 32)
+    ids, mask = processor.pad_captions(processor.caption_ids(["a red circle"]))
+    got = caption_token_logprobs(model, processor, ids, mask, pixel_values=pixel_values)
+    # The prefix goes to the encoder; the decoder reads [start] + caption[:-1] and predicts the caption.
+    decoder_input = torch.cat([torch.tensor([[tokenizer.pad_token_id]]), ids[:, :-1]], dim=1)
+    logits = model(pixel_values=pixel_values, input_ids=torch.tensor([processor.prefix_ids()]), decoder_input_ids=decoder_input).logits
+    expected = torch.log_softmax(logits, -1).gather(-1, ids.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)

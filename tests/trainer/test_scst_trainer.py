@@ -158,3 +158,25 @@ def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenize
     assert len(evals) == 2 and len(trains) == 1
     assert all(not any(k.startswith("rewards/") for k in e) for e in evals)
     assert "rewards/recording/mean" in trains[0]
+
+
+def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset):
+    from hf_vidcap import VideoBlip2Config, VideoBlip2ForConditionalGeneration
+
+    model, processor = _model_and_processor(tokenizer)
+    t5 = {
+        "model_type": "t5", "vocab_size": len(tokenizer), "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2,
+        "num_decoder_layers": 2, "num_heads": 4, "dropout_rate": 0.0, "decoder_start_token_id": tokenizer.pad_token_id,
+        "pad_token_id": tokenizer.pad_token_id, "eos_token_id": tokenizer.eos_token_id,
+    }
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(VideoBlip2Config(**{**model.config.to_dict(), "text_config": t5}))
+    torch.nn.init.normal_(model.query_tokens, std=0.5)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainer = VideoSCSTTrainer(
+        model, RecordingReward(), _args(tmp_path, xe_warmup_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor
+    )
+    trainer.train()
+    unchanged = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
+    assert unchanged == []
+    assert "xe_loss" in trainer.state.log_history[0] and "rewards/recording/mean" in trainer.state.log_history[1]
