@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 from tqdm.auto import tqdm
 
 from .captioning import generate_captions, make_generation_config, unwrap_captioner
-from .metrics import CiderD, corpus_bleu
-
-_PUNCTUATION = re.compile(r"[^\w\s']|_")
-
-
-def normalize_caption(text: str) -> str:
-    """Lower-case, punctuation removed, whitespace collapsed: the tokenisation captions are scored with
-    (close to pycocoevalcap's PTB tokenizer for plain English captions, without Java)."""
-    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
-
+from .metrics import CiderD, corpus_bleu, normalize_caption
 
 def score_captions(predictions: list[str], references: list[list[str]]) -> dict[str, float]:
     """Corpus CIDEr-D (document frequencies from these references, as pycocoevalcap) and BLEU-1..4."""

@@ -2,5 +2,6 @@
 
 from .bleu import corpus_bleu
 from .cider import CiderD, document_frequencies, ngram_counts
+from .text import normalize_caption
 
-__all__ = ["CiderD", "corpus_bleu", "document_frequencies", "ngram_counts"]
+__all__ = ["CiderD", "corpus_bleu", "document_frequencies", "ngram_counts", "normalize_caption"]

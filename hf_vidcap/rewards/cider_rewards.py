@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..metrics.cider import CiderD
+from ..metrics.text import normalize_caption
 
 
 def _completion_text(completion) -> str:
@@ -20,9 +21,10 @@ def _completion_text(completion) -> str:
 class _CiderDReward:
     __name__ = "cider_d"
 
-    def __init__(self, scorer: CiderD, references_column: str):
+    def __init__(self, scorer: CiderD, references_column: str, normalize: bool):
         self.scorer = scorer
         self.references_column = references_column
+        self.normalize = normalize
 
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         if self.references_column not in kwargs:
@@ -31,7 +33,11 @@ class _CiderDReward:
                 f"captions, but got only {sorted(kwargs)}; set references_column to the right column."
             )
         references = kwargs[self.references_column]
-        scores = self.scorer.compute_score([_completion_text(c) for c in completions], references)[1]
+        candidates = [_completion_text(c) for c in completions]
+        if self.normalize:
+            candidates = [normalize_caption(c) for c in candidates]
+            references = [[normalize_caption(r) for r in refs] for refs in references]
+        scores = self.scorer.compute_score(candidates, references)[1]
         return [float(s) for s in scores]
 
 
@@ -39,6 +45,7 @@ def get_cider_d_reward(
     train_references: Iterable[Sequence[str]] | None = None,
     references_column: str = "captions",
     sigma: float = 6.0,
+    normalize: bool = True,
 ) -> _CiderDReward:
     """CIDEr-D of each completion against its sample's reference captions.
 
@@ -51,11 +58,20 @@ def get_cider_d_reward(
             The dataset column holding each sample's reference captions.
         sigma (`float`, *optional*, defaults to `6.0`):
             Standard deviation of CIDEr-D's Gaussian length penalty.
+        normalize (`bool`, *optional*, defaults to `True`):
+            Lower-case and strip punctuation from completions and references before scoring
+            (`hf_vidcap.metrics.normalize_caption`, the tokenisation the evaluation uses), so the reward optimises
+            the metric that is reported. `False` scores the strings as given (split on whitespace).
 
     Returns:
         A picklable callable ``reward(completions, **columns) -> list[float]`` named ``cider_d``.
     """
     if not (sigma > 0 and math.isfinite(sigma)):
         raise ValueError(f"sigma ({sigma}) must be a positive number.")
-    scorer = CiderD(sigma=sigma) if train_references is None else CiderD.from_corpus(train_references, sigma=sigma)
-    return _CiderDReward(scorer, references_column)
+    if train_references is None:
+        scorer = CiderD(sigma=sigma)
+    else:
+        if normalize:
+            train_references = [[normalize_caption(r) for r in refs] for refs in train_references]
+        scorer = CiderD.from_corpus(train_references, sigma=sigma)
+    return _CiderDReward(scorer, references_column, normalize)

@@ -37,3 +37,19 @@ def test_reward_names_missing_column_and_pickles():
 def test_reward_rejects_bad_sigma():
     with pytest.raises(ValueError, match="sigma"):
         get_cider_d_reward(TRAIN, sigma=float("nan"))
+
+
+def test_reward_normalises_like_the_evaluation():
+    from hf_vidcap.evaluation import score_captions
+
+    refs = [["A red circle moves left.", "The red circle, sliding left!"], ["a blue square grows"]]
+    reward = get_cider_d_reward(refs)
+    shouting = reward(completions=["a RED CIRCLE MOVES LEFT!!"], captions=refs[:1])
+    plain = reward(completions=["a red circle moves left"], captions=refs[:1])
+    assert shouting == plain and plain[0] > 0
+    raw = get_cider_d_reward(refs, normalize=False)(completions=["a RED CIRCLE MOVES LEFT!!"], captions=refs[:1])
+    assert raw == [0.0]  # no token in common with the raw references
+    # In corpus mode, the reward equals the evaluation's per-sample CIDEr-D.
+    corpus = get_cider_d_reward()(completions=["A red circle moves left", "a blue square"], captions=refs)
+    expected = score_captions(["A red circle moves left", "a blue square"], refs)["cider_d"]
+    assert sum(corpus) / 2 == pytest.approx(expected, abs=1e-12)
