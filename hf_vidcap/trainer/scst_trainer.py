@@ -295,6 +295,9 @@ class VideoSCSTTrainer(Trainer):
         if return_outputs:
             raise ValueError("VideoSCSTTrainer does not return model outputs from compute_loss.")
         pixel_values, columns = inputs["pixel_values"], inputs["columns"]
+        if self.args.skip_corrupt_videos:
+            # Cumulative count of this process's undecodable videos (skipped, never silently batched).
+            self._step_metrics["skipped_videos"].append(float(getattr(self.data_collator, "num_skipped", 0)))
         if self.state.global_step < self.args.xe_warmup_steps:
             return self._xe_loss(model, pixel_values, columns)
         return self._scst_loss(model, pixel_values, columns)

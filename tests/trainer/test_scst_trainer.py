@@ -180,3 +180,19 @@ def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset)
     unchanged = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
     assert unchanged == []
     assert "xe_loss" in trainer.state.log_history[0] and "rewards/recording/mean" in trainer.state.log_history[1]
+
+
+def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, shapes_dataset):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    train = shapes_dataset["train"].select(range(4))
+    rows = train.to_list()
+    rows[1]["video"] = {"path": str(bad), "bytes": None}
+    import datasets
+
+    broken = datasets.Dataset.from_list(rows, features=train.features)
+    model, processor = _model_and_processor(tokenizer)
+    args = _args(tmp_path, max_steps=1, skip_corrupt_videos=True)
+    trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=broken, processing_class=processor)
+    trainer.train()
+    assert trainer.state.log_history[0]["skipped_videos"] == 1.0
