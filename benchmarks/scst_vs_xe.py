@@ -103,8 +103,7 @@ def run_seed(seed: int, args, dataset, tokenizer, workdir: Path) -> dict:
     train, validation, test = dataset["train"], dataset["validation"], dataset["test"]
     reward = get_cider_d_reward(train["captions"])
     torch.manual_seed(seed)
-    frame_differences = {"none": False, "replace": "replace", "append": "append"}[args.frame_differences]
-    processor = VideoBlip2Processor(tokenizer, num_query_tokens=8, image_size=64, frame_differences=frame_differences)
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=8, image_size=64, frame_differences=args.frame_differences)
     model = create_tiny_video_blip2(tokenizer, patch_size=args.patch_size, num_frames=processor.num_model_frames(8))
     collator = VideoCaptionCollator(processor, num_frames=8)
 

@@ -8,6 +8,7 @@ from tqdm.auto import tqdm
 from .captioning import generate_captions, make_generation_config, unwrap_captioner
 from .metrics import CiderD, corpus_bleu, normalize_caption
 
+
 def score_captions(predictions: list[str], references: list[list[str]]) -> dict[str, float]:
     """Corpus CIDEr-D (document frequencies from these references, as pycocoevalcap) and BLEU-1..4."""
     predictions = [normalize_caption(p) for p in predictions]

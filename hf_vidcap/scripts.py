@@ -50,7 +50,3 @@ class VideoScriptArguments:
             raise ValueError(
                 f"frame_differences ({self.frame_differences!r}) must be one of ['none', 'append', 'replace']."
             )
-
-    @property
-    def processor_frame_differences(self) -> bool | str:
-        return False if self.frame_differences == "none" else self.frame_differences

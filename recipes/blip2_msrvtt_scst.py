@@ -58,7 +58,7 @@ def main(script_args, training_args, model_args):
             num_query_tokens=8,
             image_size=64,
             prompt=script_args.prompt,
-            frame_differences=script_args.processor_frame_differences,
+            frame_differences=script_args.frame_differences,
         )
         model = create_tiny_video_blip2(
             tokenizer,
@@ -77,7 +77,7 @@ def main(script_args, training_args, model_args):
         processor = VideoBlip2Processor.from_pretrained(
             model_args.model_name_or_path,
             prompt=script_args.prompt,
-            frame_differences=script_args.processor_frame_differences,
+            frame_differences=script_args.frame_differences,
         )
 
     # Rewards: CIDEr-D with document frequencies fixed from the training references (SCST mode).

@@ -7,9 +7,9 @@ attributes, so that CIDEr-D is meaningful and a captioner has a consensus captio
 
 Everything is deterministic from ``seed``: the same config writes the same frames and captions.
 
-Version 2 (lossless video encoding). The action classes carry natural-phrase names (``ACTIONS``) whose words all occur in the
-captions, so that a later base/novel split of the actions for zero-shot evaluation only has to partition
-``ACTIONS``.
+Version 2 (lossless video encoding). The action classes carry natural-phrase names (``ACTIONS``) whose words
+all occur in the captions, so that a later base/novel split of the actions for zero-shot evaluation only has to
+partition ``ACTIONS``.
 """
 
 from __future__ import annotations

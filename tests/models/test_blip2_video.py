@@ -191,3 +191,8 @@ def test_prompt_with_unknown_words_is_rejected(tokenizer):
     processor = VideoBlip2Processor(tokenizer, num_query_tokens=4, prompt="there is")
     # Image placeholders, bos, then the prompt's tokens.
     assert processor.prefix_ids() == [processor.image_token_id] * 4 + [tokenizer.bos_token_id] + tokenizer("there is", add_special_tokens=False)["input_ids"]
+
+
+def test_frame_difference_mode_names_are_normalised(tokenizer):
+    for given, stored in ((False, "none"), ("none", "none"), (True, "replace"), ("append", "append")):
+        assert VideoBlip2Processor(tokenizer, num_query_tokens=4, frame_differences=given).frame_differences == stored

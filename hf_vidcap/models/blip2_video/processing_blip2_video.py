@@ -36,7 +36,7 @@ class VideoBlip2Processor:
         frame_differences (`bool` or `str`, *optional*, defaults to `False`):
             Motion input. A difference image is a frame minus the previous one (divided by ``image_std``): positive
             where something arrived, negative where it left, so one ViT pass sees which way it moved.
-            ``False``: the T frames only. ``"append"``: the T frames, then their T - 1 differences (2T - 1 images;
+            ``False`` or ``"none"``: the T frames only. ``"append"``: the T frames, then their T - 1 differences (2T - 1 images;
             the model's ``num_frames`` must allow them). ``True`` or ``"replace"``: the first frame, then the T - 1
             differences (T images). The model is unchanged (images of 3 channels); pretrained ViTs never saw
             difference images, but a model trained from scratch learns motion from them far faster than from raw
@@ -52,7 +52,7 @@ class VideoBlip2Processor:
         image_std: Sequence[float] = CLIP_STD,
         prompt: str = "",
         image_token: str | None = None,
-        frame_differences: bool = False,
+        frame_differences: bool | str = False,
     ):
         self.tokenizer = tokenizer
         self.num_query_tokens = int(num_query_tokens)
@@ -60,11 +60,12 @@ class VideoBlip2Processor:
         self.image_mean = tuple(float(x) for x in image_mean)
         self.image_std = tuple(float(x) for x in image_std)
         self.prompt = prompt
-        if frame_differences not in (False, True, "replace", "append"):
+        modes = {False: "none", "none": "none", True: "replace", "replace": "replace", "append": "append"}
+        if frame_differences not in modes:
             raise ValueError(
-                f"frame_differences ({frame_differences!r}) must be False, True, 'replace' or 'append'."
+                f"frame_differences ({frame_differences!r}) must be one of 'none', 'replace', 'append' (or False / True)."
             )
-        self.frame_differences = "replace" if frame_differences is True else frame_differences
+        self.frame_differences = modes[frame_differences]
         self.image_token = image_token or getattr(tokenizer, "image_token", None) or "<image>"
         self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
         if self.image_token_id is None or self.image_token_id == tokenizer.unk_token_id:
@@ -117,12 +118,11 @@ class VideoBlip2Processor:
         mean = torch.tensor(self.image_mean).view(1, 1, 3, 1, 1)
         std = torch.tensor(self.image_std).view(1, 1, 3, 1, 1)
         frames = (pixel_values - mean) / std
-        if self.frame_differences == "append":
-            return torch.cat([frames, (pixel_values[:, 1:] - pixel_values[:, :-1]) / std], dim=1)
-        if self.frame_differences == "replace":
-            differences = (pixel_values[:, 1:] - pixel_values[:, :-1]) / std
-            return torch.cat([frames[:, :1], differences], dim=1)
-        return frames
+        if self.frame_differences == "none":
+            return frames
+        differences = (pixel_values[:, 1:] - pixel_values[:, :-1]) / std
+        kept = frames if self.frame_differences == "append" else frames[:, :1]
+        return torch.cat([kept, differences], dim=1)
 
     def num_model_frames(self, num_frames: int) -> int:
         """How many images per video reach the model when ``num_frames`` frames are sampled."""
