@@ -1,4 +1,4 @@
-"""CIDEr-D (Vedantam et al., 2015), exactly as pycocoevalcap's ``Cider`` computes it.
+"""CIDEr-D (Vedantam et al., 2015), exactly as pycocoevalcap's ``Cider`` computes it, vectorised.
 
 The one implementation used by the CIDEr-D reward, the trainer's evaluation and the ``cider_d`` evaluate
 module. Captions are split on whitespace (tokenise beforehand, as pycocoevalcap's PTB tokenizer does).
@@ -8,23 +8,34 @@ the number of videos in the document-frequency corpus. The score of a candidate 
 
     10 / |R| * sum_{r in R} mean_n [ sum_g min(c_g, r_g) * r_g / (|c| |r|) * exp(-(l_c - l_r)^2 / (2 sigma^2)) ]
 
-with sigma = 6 and, as in the reference code, the "length" l counted as the number of bigrams.
+with sigma = 6 and, as in the reference code, the "length" l counted as the number of bigrams (a norm of zero
+leaves the dot product undivided, as pycocoevalcap does).
 
 Two ways to get document frequencies:
   * corpus mode (``CiderD()``): from the references passed to `compute_score`, one entry per video, exactly
     as pycocoevalcap does;
   * fixed mode (``CiderD.from_corpus(train_references)``): counted once over the training references and
-    reused for every batch, as self-critical.pytorch does for SCST rewards. Reference vectors are then cached
-    per reference set, so the K samples of a video and later epochs do not recompute them.
+    reused for every batch, as self-critical.pytorch does for SCST rewards.
+
+How it is fast: identical sentences are processed once; words get integer ids and every n-gram is packed into
+one int64 (``sum_j w_j * B**j`` with word ids >= 1, so the orders land in disjoint ranges); repeated n-grams
+within a sentence are found from its repeated words only; the TF-IDF vectors form one sparse (sentences x
+n-grams) matrix, document frequencies are a sparse product, and the clipped dot products of all
+(candidate, reference) pairs are element-wise sparse operations. The packing bounds the vocabulary to ``B - 1``
+distinct words (55,107 for n = 4).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 NGram = tuple[str, ...]
 
@@ -47,23 +58,24 @@ def document_frequencies(references: Iterable[Sequence[str]], n: int = 4) -> Cou
     return frequencies
 
 
-class _Vector:
-    """TF-IDF weights of one sentence, split by n-gram order, with their norms and the bigram length."""
+def _packing_base(n: int) -> int:
+    # The largest B with B**n <= 2**63 - 1, so a packed n-gram fits in an int64.
+    base = int((2**63 - 1) ** (1.0 / n))
+    while base**n > 2**63 - 1:
+        base -= 1
+    while (base + 1) ** n <= 2**63 - 1:
+        base += 1
+    return base
 
-    __slots__ = ("weights", "norms", "length")
 
-    def __init__(self, counts: Counter, df: Counter, log_num_docs: float, n: int):
-        self.weights: list[dict[NGram, float]] = [{} for _ in range(n)]
-        squares = [0.0] * n
-        self.length = 0
-        for gram, tf in counts.items():
-            order = len(gram) - 1
-            weight = tf * (log_num_docs - math.log(max(1.0, df.get(gram, 0.0))))
-            self.weights[order][gram] = weight
-            squares[order] += weight * weight
-            if order == 1:  # pycocoevalcap's "length" counts bigrams, i.e. words - 1
-                self.length += tf
-        self.norms = [math.sqrt(s) for s in squares]
+@dataclass
+class _Grams:
+    """The distinct n-grams of S sentences: one entry per (sentence, n-gram), sentence-major."""
+
+    sentence: np.ndarray  # (E,) int64, index of the sentence
+    key: np.ndarray  # (E,) int64, packed n-gram
+    tf: np.ndarray  # (E,) float64, count of the n-gram in the sentence
+    length: np.ndarray  # (S,) float64, number of bigrams of each sentence (pycocoevalcap's "length")
 
 
 class CiderD:
@@ -72,9 +84,9 @@ class CiderD:
     Args:
         n (`int`, *optional*, defaults to `4`): largest n-gram order.
         sigma (`float`, *optional*, defaults to `6.0`): standard deviation of the Gaussian length penalty.
-        document_frequency (`Counter`, *optional*): fixed document frequencies; `None` = corpus mode.
+        document_frequency (`Counter`, *optional*): fixed document frequencies (n-gram tuple -> number of videos
+            whose references contain it); `None` = corpus mode.
         num_documents (`int`, *optional*): number of videos behind ``document_frequency`` (required with it).
-        cache_size (`int`, *optional*, defaults to `100_000`): reference sets whose vectors are kept (fixed mode).
     """
 
     def __init__(
@@ -83,22 +95,28 @@ class CiderD:
         sigma: float = 6.0,
         document_frequency: Counter | None = None,
         num_documents: int | None = None,
-        cache_size: int = 100_000,
     ):
         if n < 1:
             raise ValueError(f"n ({n}) must be >= 1.")
-        if sigma <= 0:
-            raise ValueError(f"sigma ({sigma}) must be positive.")
+        if not (sigma > 0 and math.isfinite(sigma)):
+            raise ValueError(f"sigma ({sigma}) must be a positive number.")
         if (document_frequency is None) != (num_documents is None):
             raise ValueError("document_frequency and num_documents must be given together (or neither).")
         if num_documents is not None and num_documents < 1:
             raise ValueError(f"num_documents ({num_documents}) must be >= 1.")
         self.n = n
         self.sigma = sigma
-        self.document_frequency = document_frequency
         self.num_documents = num_documents
-        self.cache_size = cache_size
-        self._ref_cache: OrderedDict[tuple[str, ...], list[_Vector]] = OrderedDict()
+        self._base = _packing_base(n)
+        self._vocab: dict[str, int] = {}
+        self._df_index: pd.Index | None = None
+        self._df_values: np.ndarray | None = None
+        if document_frequency is not None:
+            grams = list(document_frequency)
+            if any(len(g) > n or len(g) == 0 for g in grams):
+                raise ValueError(f"document_frequency holds n-grams that are empty or longer than n ({n}).")
+            self._df_index = pd.Index(self._pack_tuples(grams))
+            self._df_values = np.asarray([document_frequency[g] for g in grams], dtype=np.float64)
 
     @classmethod
     def from_corpus(cls, references: Iterable[Sequence[str]], n: int = 4, sigma: float = 6.0, **kwargs) -> "CiderD":
@@ -106,35 +124,167 @@ class CiderD:
         references = [list(refs) for refs in references]
         if not references:
             raise ValueError("references is empty: document frequencies need at least one video's captions.")
-        return cls(n=n, sigma=sigma, document_frequency=document_frequencies(references, n), num_documents=len(references), **kwargs)
+        for i, refs in enumerate(references):
+            if not refs or any(not isinstance(r, str) for r in refs):
+                raise ValueError(f"video {i} of references has no captions or a non-string one; pass lists of strings.")
+        scorer = cls(n=n, sigma=sigma, **kwargs)
+        scorer.num_documents = len(references)
+        flat = [r for refs in references for r in refs]
+        sentence_ids, sentences = pd.factorize(np.asarray(flat, dtype=object))
+        video = np.repeat(np.arange(len(references)), [len(refs) for refs in references])
+        counts, keys, _ = scorer._count_matrix(list(sentences))
+        df = scorer._document_frequency(counts, video, sentence_ids, np.ones(len(references)))
+        scorer._df_index, scorer._df_values = pd.Index(keys), df
+        return scorer
 
-    def _similarity(self, hyp: _Vector, ref: _Vector) -> float:
-        penalty = math.exp(-((hyp.length - ref.length) ** 2) / (2 * self.sigma**2))
-        total = 0.0
-        for order in range(self.n):
-            ref_weights = ref.weights[order]
-            value = 0.0
-            for gram, weight in hyp.weights[order].items():
-                ref_weight = ref_weights.get(gram, 0.0)
-                value += min(weight, ref_weight) * ref_weight
-            if hyp.norms[order] != 0 and ref.norms[order] != 0:
-                value /= hyp.norms[order] * ref.norms[order]
-            total += value * penalty
-        return total / self.n
+    @property
+    def document_frequency(self) -> Counter | None:
+        """The fixed document frequencies as a Counter of n-gram tuples (`None` in corpus mode)."""
+        if self._df_index is None:
+            return None
+        words = np.array([""] + sorted(self._vocab, key=self._vocab.get), dtype=object)
+        counter: Counter = Counter()
+        for key, value in zip(self._df_index.to_numpy(), self._df_values):
+            ids = []
+            while key:
+                key, word = divmod(int(key), self._base)
+                ids.append(word)
+            counter[tuple(words[ids])] = int(value)
+        return counter
 
-    def _reference_vectors(self, refs: Sequence[str], df: Counter, log_num_docs: float, cached: bool) -> list[_Vector]:
-        if not cached:
-            return [_Vector(ngram_counts(r, self.n), df, log_num_docs, self.n) for r in refs]
-        key = tuple(refs)
-        vectors = self._ref_cache.get(key)
-        if vectors is None:
-            vectors = [_Vector(ngram_counts(r, self.n), df, log_num_docs, self.n) for r in refs]
-            self._ref_cache[key] = vectors
-            if len(self._ref_cache) > self.cache_size:
-                self._ref_cache.popitem(last=False)
+    # ----------------------------------------------------------------------------------------- n-grams
+
+    def _word_ids(self, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids (>= 1) of all sentences, concatenated, and the number of words of each sentence."""
+        # One split of the joined text is several times faster than one split per sentence; a separator token
+        # (no whitespace in it, so split keeps it whole) marks where each sentence ends.
+        separator = "\x00"
+        try:
+            text = f" {separator} ".join(sentences)
+        except TypeError:
+            bad = next(i for i, sentence in enumerate(sentences) if not isinstance(sentence, str))
+            raise TypeError(f"captions must be strings, got {type(sentences[bad]).__name__}: {sentences[bad]!r}.") from None
+        tokens = text.split()
+        codes, uniques = pd.factorize(np.asarray(tokens, dtype=object)) if tokens else (np.zeros(0, np.int64), [])
+        uniques = list(uniques)
+        if text.count(separator) != max(len(sentences) - 1, 0):
+            raise ValueError("captions must not contain the NUL character '\\x00'.")
+        if len(sentences) > 1:
+            is_separator = codes == uniques.index(separator)
+            boundaries = np.flatnonzero(is_separator)
+            lengths = np.diff(np.concatenate([[-1], boundaries, [len(codes)]])) - 1
+            codes = codes[~is_separator]
         else:
-            self._ref_cache.move_to_end(key)
-        return vectors
+            lengths = np.asarray([len(codes)], dtype=np.int64)
+        vocab = self._vocab
+        for word in uniques:
+            if word not in vocab and word != separator:
+                vocab[word] = len(vocab) + 1  # 0 is never a word, so orders pack into disjoint ranges
+        if len(vocab) >= self._base:
+            raise ValueError(
+                f"CIDEr-D packs each {self.n}-gram into 64 bits, which allows {self._base - 1} distinct words; this "
+                f"scorer has seen {len(vocab)}. Use a smaller n or score in smaller corpora (a new CiderD per corpus)."
+            )
+        lookup = np.fromiter((vocab.get(w, 0) for w in uniques), dtype=np.int64, count=len(uniques))
+        return lookup[codes], lengths.astype(np.int64)
+
+    def _pack_tuples(self, grams: Sequence[NGram]) -> np.ndarray:
+        keys = np.zeros(len(grams), dtype=np.int64)
+        self._word_ids([" ".join(g) for g in grams])  # registers the words
+        for i, gram in enumerate(grams):
+            key, scale = 0, 1
+            for word in gram:
+                key += self._vocab[word] * scale
+                scale *= self._base
+            keys[i] = key
+        return keys
+
+
+    def _grams(self, sentences: Sequence[str]) -> _Grams:
+        """The distinct n-grams of each sentence with their counts."""
+        ids, lengths = self._word_ids(sentences)
+        num_tokens, n = len(ids), self.n
+        sentence_of_token = np.repeat(np.arange(len(sentences)), lengths)
+        starts = np.cumsum(lengths) - lengths
+        remaining = lengths[sentence_of_token] - (np.arange(num_tokens) - starts[sentence_of_token])  # tokens left
+        # keys[p, k] packs tokens p .. p + k; valid where that n-gram stays inside its sentence.
+        keys = np.zeros((num_tokens, n), dtype=np.int64)
+        key = np.zeros(num_tokens, dtype=np.int64)
+        scale = 1
+        for k in range(n):
+            if k < num_tokens:
+                key[: num_tokens - k] += ids[k:] * scale
+            keys[:, k] = key
+            scale *= self._base
+        valid = remaining[:, None] > np.arange(n)[None, :]
+        tf = np.ones((num_tokens, n))
+        duplicate = np.zeros((num_tokens, n), dtype=bool)
+        # An n-gram repeats within a sentence only where its first word does. Pairs (p, p + d) of equal words are
+        # found offset by offset, then compared order by order.
+        matches = []
+        position = np.flatnonzero(remaining > 1)
+        offset = 1
+        while len(position):
+            first = position[ids[position] == ids[position + offset]]
+            if len(first):
+                later = first + offset
+                equal = valid[later] & (keys[first] == keys[later])  # (pairs, n)
+                duplicate[later] |= equal
+                matches.append((first, equal))
+            offset += 1
+            position = position[remaining[position] > offset]
+        # Each occurrence after the first is dropped and counted at the first one.
+        for first, equal in matches:
+            counted = equal & ~duplicate[first]
+            for k in range(n):
+                np.add.at(tf[:, k], first[counted[:, k]], 1.0)
+        keep = valid & ~duplicate
+        return _Grams(
+            sentence=np.broadcast_to(sentence_of_token[:, None], keys.shape)[keep],
+            key=keys[keep],
+            tf=tf[keep],
+            length=np.maximum(lengths - 1, 0).astype(np.float64),
+        )
+
+    # ------------------------------------------------------------------------------------------ weights
+
+    def _count_matrix(self, sentences: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """Term counts as a (sentences x n-grams) CSR matrix with sorted indices, the packed key of each column
+        and the length (bigram count) of each sentence."""
+        grams = self._grams(sentences)
+        # Unigram keys are word ids, already dense: only longer n-grams need hashing.
+        unigram = grams.key < self._base
+        num_words = len(self._vocab) + 1
+        codes = grams.key.copy()
+        longer_codes, longer_keys = pd.factorize(grams.key[~unigram])
+        codes[~unigram] = longer_codes + num_words
+        keys = np.concatenate([np.arange(num_words, dtype=np.int64), np.asarray(longer_keys, dtype=np.int64)])
+        indptr = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(grams.sentence, minlength=len(sentences)), out=indptr[1:])
+        counts = sp.csr_matrix((grams.tf, codes, indptr), shape=(len(sentences), max(len(keys), 1)))
+        counts.sort_indices()
+        return counts, np.asarray(keys, dtype=np.int64), grams.length
+
+    def _document_frequency(
+        self, counts: sp.csr_matrix, video_of_ref: np.ndarray, sentence_of_ref: np.ndarray, video_weights: np.ndarray
+    ) -> np.ndarray:
+        """For each column of ``counts``, the number of videos whose references contain it, video v counted
+        ``video_weights[v]`` times."""
+        incidence = sp.csr_matrix(
+            (np.ones(len(video_of_ref)), (video_of_ref, sentence_of_ref)), shape=(len(video_weights), counts.shape[0])
+        )
+        presence = (incidence @ (counts != 0).astype(np.float64)).tocsr()  # (videos, n-grams), nonzero = present
+        video_of_entry = np.repeat(np.arange(presence.shape[0]), np.diff(presence.indptr))
+        return np.bincount(presence.indices, weights=video_weights[video_of_entry], minlength=counts.shape[1])
+
+    def _order_of_key(self, keys: np.ndarray) -> np.ndarray:
+        # Packed keys of order k (0-based) lie in [B**k, B**(k+1)).
+        order = np.zeros(len(keys), dtype=np.int64)
+        for k in range(1, self.n):
+            order += keys >= self._base**k
+        return order
+
+    # ------------------------------------------------------------------------------------------ scoring
 
     def compute_score(self, candidates: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[float, np.ndarray]:
         """Score each candidate against its references.
@@ -157,14 +307,64 @@ class CiderD:
                 raise ValueError(f"sample {i} has no reference captions; every sample needs a non-empty list of strings.")
         if not candidates:
             return 0.0, np.zeros(0)
-        fixed = self.document_frequency is not None
-        if fixed:
-            df, log_num_docs = self.document_frequency, math.log(self.num_documents)
+        num = len(candidates)
+
+        # The distinct reference lists ("videos"; the K samples of a video share one) and the distinct sentences.
+        video_index: dict[tuple[str, ...], int] = {}
+        video_of_candidate = np.fromiter(
+            (video_index.setdefault(tuple(refs), len(video_index)) for refs in references), dtype=np.int64, count=num
+        )
+        videos = list(video_index)
+        num_refs = np.fromiter((len(r) for r in videos), dtype=np.int64, count=len(videos))
+        ref_offset = np.cumsum(num_refs) - num_refs
+        all_sentences = np.fromiter(itertools.chain(candidates, itertools.chain.from_iterable(videos)), dtype=object, count=num + int(num_refs.sum()))
+        sentence_ids, sentences = pd.factorize(all_sentences)
+        candidate_sentence, ref_sentence = sentence_ids[:num], sentence_ids[num:]
+        counts, keys, lengths = self._count_matrix(list(sentences))
+
+        if self._df_index is None:
+            # Corpus mode, as pycocoevalcap: one document per sample, so a reference list shared by k samples
+            # counts k times.
+            video_weights = np.bincount(video_of_candidate, minlength=len(videos)).astype(np.float64)
+            video_of_ref = np.repeat(np.arange(len(videos)), num_refs)
+            df = self._document_frequency(counts, video_of_ref, ref_sentence, video_weights)
+            num_documents = num
         else:
-            df, log_num_docs = document_frequencies(references, self.n), math.log(len(references))
-        scores = np.empty(len(candidates))
-        for i, (candidate, refs) in enumerate(zip(candidates, references)):
-            hyp = _Vector(ngram_counts(candidate, self.n), df, log_num_docs, self.n)
-            ref_vectors = self._reference_vectors(refs, df, log_num_docs, cached=fixed)
-            scores[i] = 10.0 * sum(self._similarity(hyp, ref) for ref in ref_vectors) / len(ref_vectors)
+            position = self._df_index.get_indexer(keys)
+            df = np.where(position >= 0, self._df_values[np.maximum(position, 0)], 0.0)
+            num_documents = self.num_documents
+        idf = math.log(float(num_documents)) - np.log(np.maximum(df, 1.0))
+        weights = counts.copy()
+        weights.data = weights.data * idf[weights.indices]
+        order_of_column = self._order_of_key(keys)
+        row_of_entry = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+        norms = np.sqrt(
+            np.bincount(
+                row_of_entry * self.n + order_of_column[weights.indices],
+                weights=weights.data**2,
+                minlength=weights.shape[0] * self.n,
+            )
+        ).reshape(-1, self.n)
+
+        # Every (candidate, reference) pair: sum over shared n-grams of min(w_c, w_r) * w_r, per order.
+        refs_per_candidate = num_refs[video_of_candidate]
+        pair_candidate = np.repeat(np.arange(num), refs_per_candidate)
+        first_pair = np.cumsum(refs_per_candidate) - refs_per_candidate
+        pair_ref = ref_offset[video_of_candidate][pair_candidate] + np.arange(len(pair_candidate)) - first_pair[pair_candidate]
+        hyp_rows = candidate_sentence[pair_candidate]
+        ref_rows = ref_sentence[pair_ref]
+        ref_weights = weights[ref_rows]
+        clipped = weights[hyp_rows].minimum(ref_weights).multiply(ref_weights).tocsr()
+        pair_of_entry = np.repeat(np.arange(len(pair_candidate)), np.diff(clipped.indptr))
+        dots = np.bincount(
+            pair_of_entry * self.n + order_of_column[clipped.indices],
+            weights=clipped.data,
+            minlength=len(pair_candidate) * self.n,
+        ).reshape(-1, self.n)
+        norm_products = norms[hyp_rows] * norms[ref_rows]
+        # pycocoevalcap divides only where both norms are nonzero.
+        dots = np.where(norm_products != 0, dots / np.where(norm_products != 0, norm_products, 1.0), dots)
+        delta = lengths[hyp_rows] - lengths[ref_rows]
+        pair_scores = dots.mean(axis=1) * np.exp(-(delta**2) / (2 * self.sigma**2))
+        scores = 10.0 * np.bincount(pair_candidate, weights=pair_scores, minlength=num) / refs_per_candidate
         return float(scores.mean()), scores

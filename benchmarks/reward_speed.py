@@ -1,0 +1,230 @@
+"""Reward speed, measured side by side in one run.
+
+1. CIDEr-D, corpus mode: `hf_vidcap.metrics.CiderD` vs pycocoevalcap's `Cider` on 5,000 candidates x 20 references
+   (goal: at least 20x faster, identical scores). Each repeat scores the corpus with both, interleaved, on a fresh
+   scorer (the vocabulary is built inside the timed call, as pycocoevalcap builds its own).
+2. CIDEr-D, SCST mode: 384 candidates (64 videos x 6 captions) against document frequencies fixed from the training
+   references (goal: at most 10 ms on 2 cores).
+3. The masked-LM grammar reward (ReGen eq. 5): captions/s with all masked copies scored in chunked batched forwards
+   vs one forward per masked token, on the same captions, with the same (randomly initialised, BERT-base-sized
+   unless --mlm-size tiny) model.
+
+The captions follow MSR-VTT's statistics (template sentences over Zipf-distributed vocabularies, about 9 words,
+20 references per video sharing a scene); the corpus statistics are written with the results.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/reward_speed.py
+
+Writes benchmarks/results/reward_speed.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from pycocoevalcap.cider.cider import Cider
+
+from hf_vidcap.metrics import CiderD
+
+TEMPLATES = [
+    "a {a} {s} is {v} a {o} in the {p}",
+    "a {s} in a {a} shirt is {v} about the {o}",
+    "{s} is {v} the {o} while people watch",
+    "there is a {s} {v} a {a} {o} on the {p}",
+    "a {s} and a {s2} are {v} {o} together",
+    "a clip shows a {s} {v} in a {p}",
+    "someone is {v} a {o}",
+    "a {s} is talking to a {s2} about a {o}",
+    "the {a} {s} {v} the {o} very quickly",
+    "in the {p} a {s} is {v}",
+    "a {s} is {v}",
+    "a {a} {s} {v} a {o} and then the {s2} {v} it",
+]
+
+
+def msrvtt_like_corpus(num_videos: int, num_refs: int, seed: int = 0) -> tuple[list[str], list[list[str]]]:
+    """Candidates and references: each video is a scene (subject, verb, object, ...); its references are
+    template sentences about that scene, a third of them naming another subject; its candidate is one such
+    sentence, half the time with a wrong object."""
+    rng = np.random.default_rng(seed)
+
+    def vocabulary(prefix: str, size: int):
+        weights = 1.0 / np.arange(1, size + 1) ** 1.1
+        return np.array([f"{prefix}{i}" for i in range(size)], dtype=object), weights / weights.sum()
+
+    pools = {"s": vocabulary("subj", 1500), "v": vocabulary("verb", 2500), "o": vocabulary("obj", 6000),
+             "a": vocabulary("adj", 1500), "p": vocabulary("place", 1200)}
+    pools["s2"] = pools["s"]
+
+    def draw(slot: str):
+        words, weights = pools[slot]
+        return rng.choice(words, p=weights)
+
+    def caption(scene: dict) -> str:
+        template = TEMPLATES[rng.integers(len(TEMPLATES))]
+        filled = {k: draw(k) if k in ("s", "s2") and rng.random() < 1 / 3 else v for k, v in scene.items()}
+        return template.format(**filled)
+
+    candidates, references = [], []
+    for _ in range(num_videos):
+        scene = {k: draw(k) for k in pools}
+        references.append([caption(scene) for _ in range(num_refs)])
+        candidates.append(caption(dict(scene, o=draw("o")) if rng.random() < 0.5 else scene))
+    return candidates, references
+
+
+def corpus_statistics(references: list[list[str]]) -> dict:
+    flat = [r for refs in references for r in refs]
+    tokens = [r.split() for r in flat]
+    distinct = {n: len({tuple(t[i : i + n]) for t in tokens for i in range(len(t) - n + 1)}) for n in range(1, 5)}
+    return {
+        "references": len(flat),
+        "mean_words": round(float(np.mean([len(t) for t in tokens])), 2),
+        "vocabulary": distinct[1],
+        "distinct_ngrams": distinct,
+        "distinct_sentences": len(set(flat)),
+    }
+
+
+def bench_cider_corpus(candidates, references, repeats: int) -> dict:
+    gts = {i: refs for i, refs in enumerate(references)}
+    res = {i: [c] for i, c in enumerate(candidates)}
+    ours_times, theirs_times = [], []
+    max_diff = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        expected_mean, expected = Cider().compute_score(gts, res)
+        theirs_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        mean, scores = CiderD().compute_score(candidates, references)
+        ours_times.append(time.perf_counter() - start)
+        max_diff = max(max_diff, float(np.abs(np.asarray(expected) - scores).max()), abs(mean - expected_mean))
+    ratios = [t / o for t, o in zip(theirs_times, ours_times)]
+    return {
+        "pycocoevalcap_s": statistics.median(theirs_times),
+        "hf_vidcap_s": statistics.median(ours_times),
+        "speedup_median_of_ratios": statistics.median(ratios),
+        "speedup_min": min(ratios),
+        "max_abs_score_difference": max_diff,
+        "corpus_cider_d": expected_mean,
+        "repeats": repeats,
+    }
+
+
+def bench_cider_scst(candidates, references, repeats: int, videos: int = 64, samples: int = 6) -> dict:
+    scorer = CiderD.from_corpus(references)
+    times = []
+    for r in range(repeats + 1):
+        # A different batch of videos each call (as in training); the K samples of a video share its references.
+        first = (r * videos) % len(references)
+        batch = [candidates[(first + v + 7 * k) % len(candidates)] for v in range(videos) for k in range(samples)]
+        batch_refs = [references[(first + v) % len(references)] for v in range(videos) for _ in range(samples)]
+        start = time.perf_counter()
+        scorer.compute_score(batch, batch_refs)
+        if r:  # the first call is a warm-up
+            times.append(time.perf_counter() - start)
+    return {"candidates": videos * samples, "median_ms": 1000 * statistics.median(times), "p90_ms": 1000 * float(np.percentile(times, 90)), "repeats": repeats}
+
+
+def bench_mlm(size: str, num_captions: int, repeats: int, chunk_size: int) -> dict:
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+    from hf_vidcap.rewards.grammar_rewards import _masked_lm_scores_one_by_one, get_mlm_grammar_reward
+
+    candidates, _ = msrvtt_like_corpus(num_captions, 1, seed=1)
+    words = sorted({w for c in candidates for w in c.split()})
+    vocab_file = Path(os.environ.get("TMPDIR", "/tmp")) / "hf_vidcap_bench_vocab.txt"
+    vocab_file.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    if size == "base":
+        config = BertConfig(vocab_size=len(tokenizer))
+    else:
+        config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
+    torch.manual_seed(0)
+    model = BertForMaskedLM(config).eval()
+    reward = get_mlm_grammar_reward(model, tokenizer, chunk_size=chunk_size)
+    reward(candidates[:8])  # warm-up
+    batched_times, single_times = [], []
+    max_diff = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        batched = reward(candidates)
+        batched_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        single = _masked_lm_scores_one_by_one(model, tokenizer, candidates)
+        single_times.append(time.perf_counter() - start)
+        max_diff = max(max_diff, float(np.abs(np.asarray(batched) - np.asarray(single)).max()))
+    return {
+        "model": f"BertForMaskedLM ({size}, random weights, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters)",
+        "captions": num_captions,
+        "chunk_size": chunk_size,
+        "batched_captions_per_s": num_captions / statistics.median(batched_times),
+        "one_by_one_captions_per_s": num_captions / statistics.median(single_times),
+        "speedup": statistics.median(single_times) / statistics.median(batched_times),
+        "max_abs_reward_difference": max_diff,
+        "repeats": repeats,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scst-repeats", type=int, default=75)
+    parser.add_argument("--mlm-size", choices=["base", "tiny"], default="base")
+    parser.add_argument("--mlm-captions", type=int, default=64)
+    parser.add_argument("--mlm-repeats", type=int, default=3)
+    parser.add_argument("--mlm-chunk-size", type=int, default=256)
+    parser.add_argument("--skip-mlm", action="store_true")
+    parser.add_argument("--output", default="benchmarks/results/reward_speed")
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    candidates, references = msrvtt_like_corpus(5000, 20)
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__},
+        "corpus": corpus_statistics(references),
+        "cider_d_corpus_mode": bench_cider_corpus(candidates, references, args.repeats),
+        "cider_d_scst_mode": bench_cider_scst(candidates, references, args.scst_repeats),
+    }
+    if not args.skip_mlm:
+        results["mlm_grammar"] = bench_mlm(args.mlm_size, args.mlm_captions, args.mlm_repeats, args.mlm_chunk_size)
+
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    corpus, scst = results["cider_d_corpus_mode"], results["cider_d_scst_mode"]
+    lines = [
+        "# Reward speed",
+        "",
+        f"{results['machine']['cpus']} CPU cores, Python {results['machine']['python']}, torch {results['machine']['torch']}. "
+        f"Corpus: {results['corpus']['references']} references, {results['corpus']['mean_words']} words on average, "
+        f"vocabulary {results['corpus']['vocabulary']}, distinct 4-grams {results['corpus']['distinct_ngrams'][4]}.",
+        "",
+        "| measurement | pycocoevalcap / one-by-one | hf_vidcap | ratio (median) | goal |",
+        "|---|---|---|---|---|",
+        f"| CIDEr-D, 5,000 candidates x 20 refs (median of {corpus['repeats']}) | {corpus['pycocoevalcap_s']:.2f} s | "
+        f"{corpus['hf_vidcap_s']:.3f} s | {corpus['speedup_median_of_ratios']:.1f}x (min {corpus['speedup_min']:.1f}x); "
+        f"max score difference {corpus['max_abs_score_difference']:.1e} | >= 20x, identical |",
+        f"| CIDEr-D SCST mode, {scst['candidates']} candidates, fixed df (median of {scst['repeats']}) | | "
+        f"{scst['median_ms']:.2f} ms (p90 {scst['p90_ms']:.2f}) | | <= 10 ms |",
+    ]
+    if "mlm_grammar" in results:
+        mlm = results["mlm_grammar"]
+        lines.append(
+            f"| MLM grammar reward, {mlm['model']}, {mlm['captions']} captions | {mlm['one_by_one_captions_per_s']:.1f} captions/s | "
+            f"{mlm['batched_captions_per_s']:.1f} captions/s | {mlm['speedup']:.1f}x; max reward difference "
+            f"{mlm['max_abs_reward_difference']:.1e} | batched faster |"
+        )
+    output.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

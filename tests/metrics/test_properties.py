@@ -1,0 +1,86 @@
+"""Property tests (hypothesis) for CIDEr-D and BLEU: equality with pycocoevalcap on random corpora, and invariants."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pycocoevalcap.bleu.bleu import Bleu
+from pycocoevalcap.cider.cider import Cider
+
+from hf_vidcap.metrics import CiderD, corpus_bleu, sentence_bleu
+
+# A 5-word alphabet makes repeated words and shared n-grams (the cases that need clipping) frequent.
+words = st.sampled_from(["a", "b", "c", "dog", "red"])
+sentences = st.lists(words, min_size=0, max_size=12).map(" ".join)
+nonempty_sentences = st.lists(words, min_size=1, max_size=12).map(" ".join)
+samples = st.tuples(sentences, st.lists(nonempty_sentences, min_size=1, max_size=4))
+corpora = st.lists(samples, min_size=1, max_size=6)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _split(corpus):
+    return [c for c, _ in corpus], [refs for _, refs in corpus]
+
+
+@SETTINGS
+@given(corpora)
+def test_cider_d_equals_pycocoevalcap_on_random_corpora(corpus):
+    candidates, references = _split(corpus)
+    expected_mean, expected = Cider().compute_score(
+        {i: r for i, r in enumerate(references)}, {i: [c] for i, c in enumerate(candidates)}
+    )
+    mean, scores = CiderD().compute_score(candidates, references)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
+    assert math.isclose(mean, expected_mean, abs_tol=1e-9)
+    assert (scores >= 0).all()
+
+
+@SETTINGS
+@given(corpora, st.randoms(use_true_random=False))
+def test_cider_d_fixed_mode_is_per_sample_and_order_free(corpus, random):
+    candidates, references = _split(corpus)
+    scorer = CiderD.from_corpus(references)
+    scores = scorer.compute_score(candidates, references)[1]
+    permutation = list(range(len(candidates)))
+    random.shuffle(permutation)
+    shuffled = scorer.compute_score([candidates[i] for i in permutation], [references[i] for i in permutation])[1]
+    np.testing.assert_allclose(shuffled, scores[permutation], rtol=0, atol=1e-12)
+    alone = [scorer.compute_score([c], [r])[1][0] for c, r in zip(candidates, references)]
+    np.testing.assert_allclose(alone, scores, rtol=0, atol=1e-12)
+
+
+@SETTINGS
+@given(corpora)
+def test_corpus_bleu_equals_pycocoevalcap_on_random_corpora(corpus):
+    candidates, references = _split(corpus)
+    expected, _ = Bleu(4).compute_score(
+        {i: r for i, r in enumerate(references)}, {i: [c] for i, c in enumerate(candidates)}, verbose=0
+    )
+    np.testing.assert_allclose(corpus_bleu(candidates, references), expected, rtol=0, atol=1e-9)
+
+
+@SETTINGS
+@given(samples)
+def test_sentence_bleu_is_a_bounded_score_and_one_on_a_reference(sample):
+    candidate, references = sample
+    scores = sentence_bleu(candidate, references)
+    assert all(0.0 <= s <= 1.0 + 1e-12 for s in scores)
+    assert sentence_bleu(references[0], references) == pytest.approx([1.0] * 4)
+    # Unsmoothed, sentence BLEU is corpus BLEU of a one-sample corpus wherever every order has a match
+    # (elsewhere pycocoevalcap's 1e-15 / 1e-9 constants leave tiny positive values where it is 0).
+    corpus = corpus_bleu([candidate], [references])
+    if len(candidate.split()) >= 4 and min(corpus) > 1e-2:
+        np.testing.assert_allclose(sentence_bleu(candidate, references, smoothing=0), corpus, atol=1e-6)
+
+
+def test_sentence_bleu_hand_computed():
+    # candidate 5 words, closest reference 7: brevity exp(1 - 7/5) = 0.670320; precisions 5/5, (3+1)/(4+1),
+    # (2+1)/(3+1), (1+1)/(2+1) -> BLEU-2 = 0.670320 * sqrt(0.8) = 0.599552.
+    scores = sentence_bleu("a red circle moves left", ["a red circle moves to the left"])
+    assert scores == pytest.approx([0.670320, 0.599552, 0.565370, 0.533086], abs=1e-6)
+    assert sentence_bleu("", ["a b"]) == [0.0] * 4  # empty candidate
+    assert sentence_bleu("x y", ["a b"]) == [0.0] * 4  # no unigram match: every order is zero
+    with pytest.raises(ValueError, match="references is empty"):
+        sentence_bleu("a", [])
