@@ -7,15 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ..metrics.cider import CiderD
 from ..metrics.text import normalize_caption
-
-
-def _completion_text(completion) -> str:
-    # TRL passes plain strings for standard datasets and message lists for conversational ones.
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, list) and completion and isinstance(completion[-1], dict):
-        return completion[-1].get("content", "")
-    raise TypeError(f"a completion must be a string or a list of messages, got {type(completion).__name__}.")
+from ._contract import completion_text
 
 
 class _CiderDReward:
@@ -33,7 +25,7 @@ class _CiderDReward:
                 f"captions, but got only {sorted(kwargs)}; set references_column to the right column."
             )
         references = kwargs[self.references_column]
-        candidates = [_completion_text(c) for c in completions]
+        candidates = [completion_text(c) for c in completions]
         if self.normalize:
             candidates = [normalize_caption(c) for c in candidates]
             references = [[normalize_caption(r) for r in refs] for refs in references]
@@ -65,6 +57,13 @@ def get_cider_d_reward(
 
     Returns:
         A picklable callable ``reward(completions, **columns) -> list[float]`` named ``cider_d``.
+
+    Example:
+        >>> from hf_vidcap.rewards import get_cider_d_reward
+        >>> train = [["a red circle moves left", "a red circle slides left"], ["a blue square grows", "a blue square gets bigger"]]
+        >>> reward = get_cider_d_reward(train_references=train)
+        >>> [round(s, 3) for s in reward(["a red circle moves left", "a blue square"], captions=train)]
+        [6.979, 5.24]
     """
     if not (sigma > 0 and math.isfinite(sigma)):
         raise ValueError(f"sigma ({sigma}) must be a positive number.")
