@@ -172,11 +172,9 @@ def perturb_caption(caption: str, kind: str, rng: random.Random, vocabulary: Seq
         start = rng.randrange(0, len(words) - size + 1)
         group = out[start : start + size]
         if kind == "swap" and len(words) >= 2:
-            if len(words) >= 2 * size:
-                other = rng.randrange(0, len(words) - size + 1)
-                while abs(other - start) < size:
-                    other = rng.randrange(0, len(words) - size + 1)
-                a, b = sorted((start, other))
+            others = [o for o in range(len(words) - size + 1) if abs(o - start) >= size]  # non-overlapping groups
+            if others:
+                a, b = sorted((start, rng.choice(others)))
                 out = out[:a] + out[b : b + size] + out[a + size : b] + out[a : a + size] + out[b + size :]
             else:
                 i, j = rng.sample(range(len(words)), 2)

@@ -70,7 +70,9 @@ class VideoSCSTTrainer(Trainer):
             ``generate(video_embeds=...)`` and ``forward(video_embeds=... | pixel_values=..., captions_per_video=...)``),
             or a path/Hub id loaded with ``AutoModelForImageTextToText``.
         reward_funcs (`callable` or `list[callable]`):
-            TRL-style rewards: ``f(prompts, completions, completion_ids, group_ids, **columns, trainer_state)``
+            TRL-style rewards: ``f(prompts, completions, completion_ids, group_ids, **columns, trainer_state)``;
+            the columns include ``video_frames`` (decoded uint8 frames) and, for the sampled captions,
+            ``greedy_completions`` (see `hf_vidcap.rewards`). Rewards with ``online_update`` are updated each step.
             returning one float (or `None` = not applicable) per completion.
         args ([`VideoSCSTConfig`]): the configuration.
         train_dataset, eval_dataset (`datasets.Dataset`): rows with a video column and a references column.
@@ -172,10 +174,13 @@ class VideoSCSTTrainer(Trainer):
 
     # ------------------------------------------------------------------------------------------- rewards
 
-    def _compute_rewards(self, completions: list[str], completion_ids: list[list[int]], columns: dict, repeats: int):
+    def _compute_rewards(
+        self, completions: list[str], completion_ids: list[list[int]], columns: dict, repeats: int, extra: dict | None = None
+    ):
         """Weighted sum of the reward functions for N = B * repeats completions; returns (total (N,), per-func (N, F))."""
         num = len(completions)
         repeated = {key: [v for v in values for _ in range(repeats)] for key, values in columns.items()}
+        repeated.update(extra or {})
         group_ids = [b for b in range(num // repeats) for _ in range(repeats)]
         per_func = torch.full((num, len(self.reward_funcs)), float("nan"))
         for j, func in enumerate(self.reward_funcs):
@@ -211,6 +216,15 @@ class VideoSCSTTrainer(Trainer):
             )
         total = (per_func.nan_to_num(0.0) * self.reward_weights).sum(dim=1)
         return total, per_func
+
+    def _update_online_rewards(self, columns: dict, generated: list[str]) -> None:
+        """One update of every reward with ``online_update`` (WTF-RL's discriminator): the batch's references
+        against its sampled captions, before they are scored."""
+        human = [ref for refs in columns[self.args.references_column] for ref in refs]
+        for name, func in zip(self.reward_names, self.reward_funcs):
+            if getattr(func, "online_update", False):
+                for key, value in func.update(human=human, generated=generated).items():
+                    self._step_metrics[f"rewards/{name}/{key}"].append(float(value))
 
     # ------------------------------------------------------------------------------------------- losses
 
@@ -262,7 +276,11 @@ class VideoSCSTTrainer(Trainer):
         sample_id_lists = [row[mask.bool()].tolist() for row, mask in zip(sample_ids, sample_mask)]
         greedy_id_lists = [row.tolist() for row in greedy_ids]
 
-        sample_rewards, per_func = self._compute_rewards(sample_texts, sample_id_lists, columns, repeats=k)
+        self._update_online_rewards(columns, sample_texts)
+        greedy_per_sample = [text for text in greedy_texts for _ in range(k)]
+        sample_rewards, per_func = self._compute_rewards(
+            sample_texts, sample_id_lists, columns, repeats=k, extra={"greedy_completions": greedy_per_sample}
+        )
         greedy_rewards, _ = self._compute_rewards(greedy_texts, greedy_id_lists, columns, repeats=1)
         baselines = greedy_rewards.repeat_interleave(k)
 
