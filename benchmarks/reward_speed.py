@@ -134,15 +134,14 @@ def bench_cider_scst(candidates, references, repeats: int, videos: int = 64, sam
 
 
 def bench_mlm(size: str, num_captions: int, repeats: int, chunk_size: int) -> dict:
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+    from transformers import BertConfig, BertForMaskedLM
 
     from hf_vidcap.rewards.grammar_rewards import _masked_lm_scores_one_by_one, get_mlm_grammar_reward
+    from hf_vidcap.testing import build_word_tokenizer
 
     candidates, _ = msrvtt_like_corpus(num_captions, 1, seed=1)
-    words = sorted({w for c in candidates for w in c.split()})
-    vocab_file = Path(os.environ.get("TMPDIR", "/tmp")) / "hf_vidcap_bench_vocab.txt"
-    vocab_file.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    # A word-level tokenizer over the corpus (every word one token, [MASK] included), standing in for BERT's.
+    tokenizer = build_word_tokenizer(sorted({w for c in candidates for w in c.split()}))
     if size == "base":
         config = BertConfig(vocab_size=len(tokenizer))
     else:
@@ -178,7 +177,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--scst-repeats", type=int, default=75)
     parser.add_argument("--mlm-size", choices=["base", "tiny"], default="base")
-    parser.add_argument("--mlm-captions", type=int, default=64)
+    parser.add_argument("--mlm-captions", type=int, default=32)
     parser.add_argument("--mlm-repeats", type=int, default=3)
     parser.add_argument("--mlm-chunk-size", type=int, default=256)
     parser.add_argument("--skip-mlm", action="store_true")

@@ -222,17 +222,26 @@ class CiderD:
         # An n-gram repeats within a sentence only where its first word does. Pairs (p, p + d) of equal words are
         # found offset by offset, then compared order by order.
         matches = []
-        position = np.flatnonzero(remaining > 1)
-        offset = 1
-        while len(position):
-            first = position[ids[position] == ids[position + offset]]
+        max_length = int(lengths.max()) if len(lengths) else 0
+        position = None
+        for offset in range(1, max_length):
+            if offset <= 8:
+                # Short offsets: most tokens are still candidates; contiguous comparisons beat gathers.
+                same = (ids[:-offset] == ids[offset:]) & (remaining[:-offset] > offset)
+                first = np.flatnonzero(same)
+            else:
+                if position is None:
+                    position = np.flatnonzero(remaining > offset)
+                else:
+                    position = position[remaining[position] > offset]
+                if not len(position):
+                    break
+                first = position[ids[position] == ids[position + offset]]
             if len(first):
                 later = first + offset
                 equal = valid[later] & (keys[first] == keys[later])  # (pairs, n)
                 duplicate[later] |= equal
                 matches.append((first, equal))
-            offset += 1
-            position = position[remaining[position] > offset]
         # Each occurrence after the first is dropped and counted at the first one.
         for first, equal in matches:
             counted = equal & ~duplicate[first]

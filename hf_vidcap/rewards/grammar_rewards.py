@@ -23,15 +23,16 @@ from ._contract import check_finite, completion_text
 # ----------------------------------------------------------------------------------- (a) masked-LM likelihood
 
 
-def _caption_token_ids(tokenizer, captions: Sequence[str], max_length: int | None) -> list[list[int]]:
-    """Each caption's token ids with the tokenizer's special tokens ([CLS]/[SEP], ...) around them."""
-    encoded = tokenizer(list(captions), truncation=max_length is not None, max_length=max_length)
-    return [list(ids) for ids in encoded["input_ids"]]
-
-
-def _scored_positions(tokenizer, ids: list[int]) -> list[int]:
-    special = set(tokenizer.all_special_ids)
-    return [j for j, token in enumerate(ids) if token not in special]
+def _caption_token_ids(tokenizer, captions: Sequence[str], max_length: int | None) -> list[tuple[list[int], list[int]]]:
+    """Each caption's token ids with the tokenizer's added special tokens ([CLS]/[SEP], ...) around them, and the
+    positions of the caption's own tokens (unknown words included: they are part of the caption)."""
+    encoded = tokenizer(
+        list(captions), truncation=max_length is not None, max_length=max_length, return_special_tokens_mask=True
+    )
+    return [
+        (list(ids), [j for j, special in enumerate(mask) if not special])
+        for ids, mask in zip(encoded["input_ids"], encoded["special_tokens_mask"])
+    ]
 
 
 class _MaskedLMGrammarReward:
@@ -52,9 +53,10 @@ class _MaskedLMGrammarReward:
     @torch.inference_mode()
     def scores(self, captions: Sequence[str]) -> list[float]:
         """The eq. 5 score of each caption."""
-        token_ids = _caption_token_ids(self.tokenizer, captions, self.max_length)
-        # One masked copy per scored token: (caption index, position, sequence).
-        copies = [(i, j) for i, ids in enumerate(token_ids) for j in _scored_positions(self.tokenizer, ids)]
+        encoded = _caption_token_ids(self.tokenizer, captions, self.max_length)
+        token_ids = [ids for ids, _ in encoded]
+        # One masked copy per scored token: (caption index, position).
+        copies = [(i, j) for i, (_, positions) in enumerate(encoded) for j in positions]
         totals = [0.0] * len(captions)
         counts = [0] * len(captions)
         # Copies sorted by length so that each chunk pads little.
@@ -91,8 +93,7 @@ def _masked_lm_scores_one_by_one(model, tokenizer, captions: Sequence[str], max_
     device = next(model.parameters()).device
     scores = []
     with torch.inference_mode():
-        for ids in _caption_token_ids(tokenizer, captions, max_length):
-            positions = _scored_positions(tokenizer, ids)
+        for ids, positions in _caption_token_ids(tokenizer, captions, max_length):
             values = []
             for j in positions:
                 masked = torch.tensor([ids], device=device)

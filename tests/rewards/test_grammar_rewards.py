@@ -99,3 +99,12 @@ def test_grammar_discriminator_from_a_clip_checkpoint(tmp_path):
     torch.testing.assert_close(
         discriminator.text_model.encoder.layers[0].self_attn.q_proj.weight, model.text_model.encoder.layers[0].self_attn.q_proj.weight
     )
+
+
+def test_unknown_words_are_scored_special_tokens_are_not():
+    from hf_vidcap.rewards.grammar_rewards import _caption_token_ids
+
+    tokenizer = build_word_tokenizer()
+    # "<s> a zzz circle </s>": positions 1-3 are the caption's own tokens, the unknown word included.
+    ids, positions = _caption_token_ids(tokenizer, ["a zzz circle"], None)[0]
+    assert positions == [1, 2, 3] and ids[2] == tokenizer.unk_token_id

@@ -68,6 +68,33 @@ def test_rewards_receive_columns_groups_and_k_samples(tmp_path, tokenizer, shape
     assert sampled["captions"][0] == greedy["captions"][0]
     assert sampled["trainer_state"] is trainer.state
     assert all(isinstance(ids, list) for ids in sampled["completion_ids"])
+    # Decoded frames for video-aware rewards (the K samples share one array) and each video's greedy caption.
+    frames = sampled["video_frames"]
+    assert frames[0].dtype.name == "uint8"
+    assert frames[0].ndim == 4 and frames[0].shape[-1] == 3 and frames[0] is frames[2] and frames[0] is not frames[3]
+    assert sampled["greedy_completions"][:3] == [greedy["completions"][0]] * 3
+    assert "greedy_completions" not in greedy
+
+
+def test_video_aware_and_online_rewards_in_training(tmp_path, tokenizer, shapes_dataset):
+    from hf_vidcap.rewards import get_clip_r_reward, get_discriminator_reward
+    from hf_vidcap.testing import tiny_clip_embedder
+
+    model, processor = _model_and_processor(tokenizer)
+    embedder = tiny_clip_embedder()
+    clip_r = get_clip_r_reward(embedder)
+    discriminator = get_discriminator_reward(embedder, hidden_size=16)
+    before = [p.detach().clone() for p in discriminator.discriminator.parameters()]
+    trainer = VideoSCSTTrainer(
+        model, [clip_r, discriminator], _args(tmp_path, max_steps=2), train_dataset=shapes_dataset["train"], processing_class=processor
+    )
+    trainer.train()
+    # 2 steps x 4 videos, each encoded once for the K samples and the greedy caption.
+    assert clip_r.videos.num_encoded == len(clip_r.videos.cache) <= 8
+    # The discriminator was updated once per step and its statistics logged.
+    assert any(not torch.equal(a, b) for a, b in zip(before, discriminator.discriminator.parameters()))
+    logged = [h for h in trainer.state.log_history if "rewards/discriminator/loss" in h]
+    assert len(logged) == 2 and "rewards/clip_r/mean" in logged[0]
 
 
 @pytest.mark.parametrize(
