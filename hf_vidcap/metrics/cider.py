@@ -134,7 +134,8 @@ class CiderD:
         video = np.repeat(np.arange(len(references)), [len(refs) for refs in references])
         counts, keys, _ = scorer._count_matrix(list(sentences))
         df = scorer._document_frequency(counts, video, sentence_ids, np.ones(len(references)))
-        scorer._df_index, scorer._df_values = pd.Index(keys), df
+        present = df > 0  # the unigram columns cover the whole vocabulary, the null key 0 included
+        scorer._df_index, scorer._df_values = pd.Index(keys[present]), df[present]
         return scorer
 
     @property

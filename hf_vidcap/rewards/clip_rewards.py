@@ -146,6 +146,10 @@ class VideoEmbeddingCache:
 
     def __call__(self, kwargs: dict, num: int, reward: str) -> torch.Tensor:
         """(num, D) video embeddings for the completions of one reward call."""
+        return self.embed(kwargs, num, reward)[1]
+
+    def embed(self, kwargs: dict, num: int, reward: str) -> tuple[list, torch.Tensor]:
+        """The video key of each completion (`None` where unknown) and the (num, D) video embeddings."""
         if self.embedding_column is not None and kwargs.get(self.embedding_column) is not None:
             values = column(kwargs, self.embedding_column, reward, num, "precomputed video embeddings")
             embeddings = []
@@ -154,7 +158,7 @@ class VideoEmbeddingCache:
                 if tensor.ndim == 2:  # per-frame embeddings
                     tensor = F.normalize(tensor, dim=-1).mean(dim=0)
                 embeddings.append(tensor)
-            return torch.stack(embeddings)
+            return video_keys(kwargs, self.id_column, None, num), torch.stack(embeddings)
         frames = column(kwargs, self.frames_column, reward, num, "decoded frames, uint8 T x H x W x 3, per completion")
         keys = video_keys(kwargs, self.id_column, frames, num)
         embeddings = []
@@ -166,7 +170,7 @@ class VideoEmbeddingCache:
                 if key is not None and len(self.cache) < self.max_size:
                     self.cache[key] = cached
             embeddings.append(cached)
-        return torch.stack(embeddings)
+        return keys, torch.stack(embeddings)
 
 
 class _CLIPScoreReward:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._contract import check_finite, column, completion_text, video_keys
+from ._contract import check_finite, column, completion_text
 from .clip_rewards import VideoEmbeddingCache
 
 
@@ -87,9 +87,9 @@ class _ContrastiveReward:
         if num == 0:
             return []
         name = self.__name__
-        video_embeddings = F.normalize(self.videos(kwargs, num, name), dim=-1)  # (N, D)
-        keys = video_keys(kwargs, self.videos.id_column, kwargs.get(self.videos.frames_column), num)
-        keys = [k if k is not None else f"#{i}" for i, k in enumerate(keys)]
+        keys, video_embeddings = self.videos.embed(kwargs, num, name)
+        video_embeddings = F.normalize(video_embeddings, dim=-1)  # (N, D)
+        keys = [k if k is not None else f"#{i}" for i, k in enumerate(keys)]  # unnamed embeddings: one video each
         position = {}
         for i, key in enumerate(keys):
             position.setdefault(key, i)

@@ -79,3 +79,11 @@ def test_bad_parameters():
         CiderD(document_frequency=document_frequencies([["a"]]))
     with pytest.raises(ValueError, match="references is empty"):
         CiderD.from_corpus([])
+
+
+def test_document_frequencies_round_trip_through_a_counter():
+    # Frequencies read back as a Counter of n-gram tuples and passed to the constructor score the same.
+    fixed = CiderD.from_corpus(REFERENCES)
+    assert fixed.document_frequency == document_frequencies(REFERENCES)
+    rebuilt = CiderD(document_frequency=fixed.document_frequency, num_documents=fixed.num_documents)
+    np.testing.assert_allclose(rebuilt.compute_score(CANDIDATES, REFERENCES)[1], fixed.compute_score(CANDIDATES, REFERENCES)[1], atol=1e-12)
