@@ -64,8 +64,9 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     assert processor.frame_differences == "append" and model.config.num_frames == 15
     test_set = load_shapes_dataset(tmp_path / "shapes")["test"]
     collator = VideoCaptionCollator(processor, num_frames=8)
-    captions, _ = generate_for_dataset(model, processor, test_set, collator, show_progress=False)
+    captions, columns = generate_for_dataset(model, processor, test_set, collator, show_progress=False)
     assert len(captions) == 4
+    assert "video_frames" not in columns and len(columns["captions"]) == 4  # a split's frames are not kept
     trained, _ = generate_for_dataset(trainer.model, processor, test_set, collator, show_progress=False)
     assert captions == trained
     for name, param in model.state_dict().items():
