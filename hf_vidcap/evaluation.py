@@ -49,8 +49,7 @@ def generate_for_dataset(
         ids, _ = generate_captions(captioner, processor, video_embeds, config)
         captions += processor.decode_captions(ids)
         for key, values in batch["columns"].items():
-            if key != "video_frames":  # decoded frames are for rewards; keeping a whole split's would exhaust memory
-                columns.setdefault(key, []).extend(values)
+            columns.setdefault(key, []).extend(values)
     captioner.train(was_training)
     return captions, columns
 

@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 
 
 class VideoCaptionCollator:
-    """Collate dataset rows into ``{"pixel_values": (B, T, C, H, W), "columns": {name: [B values]}}``; ``columns``
-    also holds ``video_frames``, the decoded uint8 frames (T, H, W, 3) of each sample.
+    """Collate dataset rows into ``{"pixel_values": (B, T, C, H, W), "video_frames": [B arrays], "columns": {name:
+    [B values]}}``; ``video_frames`` are the decoded uint8 frames (T, H, W, 3) of each sample, for video-aware
+    rewards.
 
     Every dataset column except the video reaches ``columns`` unchanged, so that rewards receive them by
     name (TRL's ``reward_funcs`` contract).
@@ -101,6 +102,4 @@ class VideoCaptionCollator:
         if not kept:
             raise VideoDecodingError(f"every video of the batch was unreadable ({len(rows)} samples skipped).")
         columns = {key: [row[key] for row in kept] for key in kept[0] if key != self.video_column}
-        # Video-aware rewards (CLIP-R, contrastive, ...) receive the decoded uint8 frames (T, H, W, 3).
-        columns["video_frames"] = videos
-        return {"pixel_values": self.processor.preprocess_videos(videos), "columns": columns}
+        return {"pixel_values": self.processor.preprocess_videos(videos), "video_frames": videos, "columns": columns}

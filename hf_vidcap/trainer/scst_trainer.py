@@ -318,7 +318,8 @@ class VideoSCSTTrainer(Trainer):
             self._step_metrics["skipped_videos"].append(float(getattr(self.data_collator, "num_skipped", 0)))
         if self.state.global_step < self.args.xe_warmup_steps:
             return self._xe_loss(model, pixel_values, columns)
-        return self._scst_loss(model, pixel_values, columns)
+        # Video-aware rewards (CLIP-R, contrastive, ...) receive the decoded frames with the dataset columns.
+        return self._scst_loss(model, pixel_values, {**columns, "video_frames": inputs["video_frames"]})
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         scheduler = super().create_scheduler(num_training_steps, optimizer)
