@@ -98,7 +98,9 @@ def caption_token_logprobs(
     video_embeds: torch.Tensor | None = None,
     captions_per_video: int = 1,
     temperature: float = 1.0,
-) -> torch.Tensor:
+    frame_features: torch.Tensor | None = None,
+    return_entropy: bool = False,
+):
     """Teacher-forced log-probability of every caption token, with gradients.
 
     Args:
@@ -109,14 +111,20 @@ def caption_token_logprobs(
         video_embeds (`torch.Tensor` of shape (B, Q, D), *optional*): precomputed instead of pixel_values.
         captions_per_video (`int`): K.
         temperature (`float`): logits are divided by it, matching the distribution the captions were sampled from.
+        frame_features (`torch.Tensor` of shape (B, T, P + 1, D_v), *optional*): precomputed vision-tower outputs.
+        return_entropy (`bool`): also return the entropy of each position's next-token distribution.
 
     Returns:
-        `torch.Tensor` of shape (N, L): log p(token | video, prefix, previous tokens), 0 where the mask is 0.
+        `torch.Tensor` of shape (N, L): log p(token | video, prefix, previous tokens), 0 where the mask is 0; with
+        ``return_entropy``, a pair of that and the (N, L) entropies (0 where the mask is 0).
     """
     num_rows = caption_ids.shape[0]
     device = caption_ids.device
     prefix = torch.tensor(processor.prefix_ids(), device=device).unsqueeze(0).expand(num_rows, -1)
-    visual = {"video_embeds": video_embeds} if video_embeds is not None else {"pixel_values": pixel_values}
+    given = {"pixel_values": pixel_values, "video_embeds": video_embeds, "frame_features": frame_features}
+    visual = {key: value for key, value in given.items() if value is not None}
+    if len(visual) != 1:
+        raise ValueError("caption_token_logprobs needs exactly one of pixel_values, video_embeds or frame_features.")
     if captions_per_video > 1:
         visual["captions_per_video"] = captions_per_video
     if is_encoder_decoder(model):
@@ -136,5 +144,8 @@ def caption_token_logprobs(
         # The logit at position i predicts token i + 1.
         logits = logits[:, prefix.shape[1] - 1 : -1]
     logprobs = torch.log_softmax(logits.float() / temperature, dim=-1)
-    token_logprobs = logprobs.gather(-1, caption_ids.unsqueeze(-1)).squeeze(-1)
-    return token_logprobs * caption_mask
+    token_logprobs = logprobs.gather(-1, caption_ids.unsqueeze(-1)).squeeze(-1) * caption_mask
+    if not return_entropy:
+        return token_logprobs
+    entropy = -(logprobs.exp() * logprobs).sum(dim=-1) * caption_mask
+    return token_logprobs, entropy

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-BASELINES = ("greedy",)
+BASELINES = ("greedy", "beam_vs_greedy", "leave_one_out", "beam_mean", "none")
+ROLLOUTS = ("sample", "beam")
+SCALE_REWARDS = ("none", "group", "batch")
+NONFINITE_REWARDS = ("raise", "skip")
 
 
 @dataclass
@@ -41,13 +45,60 @@ class VideoSCSTConfig(TrainingArguments):
         Sample from the ``top_k`` most likely tokens only (0 = no limit).
     top_p (`float`, *optional*, defaults to `1.0`):
         Nucleus sampling threshold (1.0 = no limit).
+    rollout (`str`, *optional*, defaults to `"sample"`):
+        How the K captions per video are drawn. ``"sample"``: K multinomial samples (``temperature``, ``top_k``,
+        ``top_p``), one batched generate call. ``"beam"``: the top K beams of one beam search with ``num_beams``
+        beams (ReGen, WTF-RL and the BLIP-2 video paper train on beams). Either way the log-probabilities of the
+        loss come from a teacher-forced forward pass with gradients, never from ``generate``.
+    num_beams (`int`, *optional*):
+        Beam width of ``rollout="beam"``; defaults to ``num_generations`` and must be >= it.
 
     > Parameters that control the objective
 
     baseline (`str`, *optional*, defaults to `"greedy"`):
-        Reward baseline. ``"greedy"``: the reward of the video's greedy caption (Rennie et al.).
+        What is subtracted from each caption's reward:
+
+        - ``"greedy"``: the reward of the video's greedy caption (SCST, Rennie et al. 2017), with sampled or beam
+          rollouts.
+        - ``"beam_vs_greedy"``: ReGen eq. 3, ``(r(w_b) - r(w_g)) grad log p(w_b)``: the same greedy baseline for
+          beam-searched captions; requires ``rollout="beam"``.
+        - ``"leave_one_out"``: the mean reward of the video's other K - 1 captions ("new self-critical",
+          self-critical.pytorch; the same estimator as TRL's RLOO); requires K >= 2.
+        - ``"beam_mean"``: the mean reward of the video's K beams, the caption itself included (the BLIP-2 video
+          captioning paper: 5 beams, mean CIDEr); requires ``rollout="beam"``.
+        - ``"none"``: no baseline, for rewards that carry their own (WTF-RL's contrastive reward, whose negatives
+          are the strongest captions of the batch).
+    scale_rewards (`str`, *optional*, defaults to `"none"`):
+        Advantage normalisation (TRL's name and values): ``"group"`` divides each video's advantages by the
+        standard deviation of its K rewards, ``"batch"`` by that of all the rewards of the global batch,
+        ``"none"`` leaves them. All-equal rewards give zero advantages (never NaN).
+    length_normalization (`bool`, *optional*, defaults to `False`):
+        Use each caption's mean token log-probability instead of the sum (the sequence log-probability).
+    entropy_coef (`float`, *optional*, defaults to `0.0`):
+        Entropy bonus: subtract ``entropy_coef`` times the mean per-token entropy of the policy over the captions.
+    beta (`float`, *optional*, defaults to `0.0`):
+        KL penalty to the initial policy (TRL's name), the per-token estimator ``exp(q - p) - (q - p) - 1`` with p,
+        q the policy and reference log-probabilities of the caption tokens. With a PEFT model the reference is
+        the same model with its adapters disabled; otherwise a frozen copy of the initial model is kept.
     reward_weights (`list[float]`, *optional*):
         Weight of each reward function (TRL's convention); all ones if `None`.
+    nonfinite_rewards (`str`, *optional*, defaults to `"raise"`):
+        A NaN or infinite reward: ``"raise"`` stops with an error naming the reward and the sample; ``"skip"``
+        drops the caption from the loss (and its whole video when the video's baseline is not finite), counted in
+        the ``skipped_rewards`` metric.
+    xe_weight (`float`, *optional*, defaults to `0.0`):
+        Mixed objective ``L_RL + xe_weight * L_XE`` after the warm-up (teacher-forced cross-entropy on
+        ``xe_captions_per_video`` references per video).
+    teacher_forcing_weight (`float`, *optional*, defaults to `0.0`):
+        Weighted teacher forcing (WTF-RL, eq. 3): the video's reference captions (``xe_captions_per_video`` of
+        them) are scored by the reward functions like generated captions and added as extra trajectories,
+        ``- teacher_forcing_weight * r(x_gt) * log p(x_gt)`` (no baseline: the weight is the reward).
+    exploration_alpha (`float`, *optional*):
+        Sequence-level exploration (Chen & Jin, eq. 15-16): the loss becomes ``alpha * L_precision + (1 - alpha) *
+        L_diversity``. The precision term is the reward functions with ``baseline``; the diversity term rewards
+        sample j of a video with ``(2 / K) * sum_k d(y_j, y_k)`` (d = BLEU-3 + BLEU-4 distance) against its own
+        baseline, the video's mean pairwise distance. The paper uses 0.75. Requires ``rollout="sample"`` and
+        K >= 2.
     xe_warmup_steps (`int`, *optional*, defaults to `0`):
         Optimizer steps trained with teacher-forced cross-entropy on the reference captions before SCST starts.
         Every SCST paper starts from an XE-trained captioner. ``xe_warmup_steps >= max_steps`` trains XE only.
@@ -60,10 +111,28 @@ class VideoSCSTConfig(TrainingArguments):
     disable_dropout (`bool`, *optional*, defaults to `True`):
         Turn dropout off, so that the log-probabilities in the loss are those of the policy that sampled.
 
-    > Parameters that control evaluation
+    > Parameters that control speed
 
+    cache_video_features (`bool`, *optional*, defaults to `False`):
+        Keep each video's frozen visual features in memory and reuse them in later epochs instead of running the
+        vision tower again: the language-model inputs when the whole visual path (vision tower, Q-Former,
+        projection) is frozen, else the vision tower's outputs when only it is frozen. Needs a frozen vision tower
+        and a video id (``id_column``) or path per sample.
+    id_column (`str`, *optional*, defaults to `"video_id"`):
+        Column naming each video (errors, caches).
+
+    > Parameters that control logging and evaluation
+
+    log_completions (`bool`, *optional*, defaults to `False`):
+        Every ``log_completions_steps`` steps, log a table of sampled captions with their rewards and advantages
+        (printed, appended to ``<output_dir>/completions.jsonl`` and kept in ``trainer.completions_log``).
+    log_completions_steps (`int`, *optional*):
+        Defaults to ``logging_steps``.
+    num_completions_to_print (`int`, *optional*, defaults to `8`):
+        Rows of the table.
     eval_num_beams (`int`, *optional*, defaults to `1`):
-        Beams for evaluation decoding (1 = greedy).
+        Beams for evaluation decoding (1 = greedy). Evaluation logs ``eval_cider_d``, ``eval_bleu_4``, ...; use
+        ``metric_for_best_model="cider_d"`` with ``load_best_model_at_end`` to keep the best checkpoint.
     """
 
     _VALID_DICT_FIELDS = TrainingArguments._VALID_DICT_FIELDS
@@ -89,16 +158,33 @@ class VideoSCSTConfig(TrainingArguments):
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
     top_k: int = field(default=0, metadata={"help": "Top-k sampling (0 = off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling threshold (1.0 = off)."})
+    rollout: str = field(default="sample", metadata={"help": f"How captions are drawn, one of {list(ROLLOUTS)}."})
+    num_beams: int | None = field(default=None, metadata={"help": "Beam width of beam rollouts (default: num_generations)."})
 
     # Objective.
     baseline: str = field(default="greedy", metadata={"help": f"Reward baseline, one of {list(BASELINES)}."})
+    scale_rewards: str = field(default="none", metadata={"help": f"Advantage normalisation, one of {list(SCALE_REWARDS)}."})
+    length_normalization: bool = field(default=False, metadata={"help": "Mean instead of summed token log-probabilities."})
+    entropy_coef: float = field(default=0.0, metadata={"help": "Weight of the entropy bonus."})
+    beta: float = field(default=0.0, metadata={"help": "Weight of the KL penalty to the initial policy."})
     reward_weights: list[float] | None = field(default=None, metadata={"help": "Weight of each reward function."})
+    nonfinite_rewards: str = field(default="raise", metadata={"help": f"NaN/inf rewards, one of {list(NONFINITE_REWARDS)}."})
+    xe_weight: float = field(default=0.0, metadata={"help": "Weight of the XE term mixed into the RL loss."})
+    teacher_forcing_weight: float = field(default=0.0, metadata={"help": "Weight of WTF-RL's weighted teacher forcing."})
+    exploration_alpha: float | None = field(default=None, metadata={"help": "Precision weight of the exploration objective."})
     xe_warmup_steps: int = field(default=0, metadata={"help": "Steps of teacher-forced XE before SCST starts."})
     xe_learning_rate: float | None = field(default=None, metadata={"help": "Learning rate of the XE warm-up."})
     xe_captions_per_video: int = field(default=4, metadata={"help": "Reference captions per video in an XE step."})
     disable_dropout: bool = field(default=True, metadata={"help": "Turn dropout off in the model."})
 
-    # Evaluation.
+    # Speed.
+    cache_video_features: bool = field(default=False, metadata={"help": "Reuse frozen visual features across epochs."})
+    id_column: str = field(default="video_id", metadata={"help": "Column naming each video."})
+
+    # Logging and evaluation.
+    log_completions: bool = field(default=False, metadata={"help": "Log a table of sampled captions and rewards."})
+    log_completions_steps: int | None = field(default=None, metadata={"help": "Steps between tables (default logging_steps)."})
+    num_completions_to_print: int = field(default=8, metadata={"help": "Rows of the completions table."})
     eval_num_beams: int = field(default=1, metadata={"help": "Beams for evaluation decoding (1 = greedy)."})
 
     def __post_init__(self):
@@ -121,6 +207,47 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError(f"top_p ({self.top_p}) must be in (0, 1].")
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline ({self.baseline!r}) must be one of {list(BASELINES)}.")
+        if self.rollout not in ROLLOUTS:
+            raise ValueError(f"rollout ({self.rollout!r}) must be one of {list(ROLLOUTS)}.")
+        if self.num_beams is None:
+            self.num_beams = self.num_generations
+        if self.rollout == "beam" and self.num_beams < self.num_generations:
+            raise ValueError(
+                f"num_beams ({self.num_beams}) must be >= num_generations ({self.num_generations}): beam rollouts "
+                "return the top num_generations beams."
+            )
+        if self.baseline in ("beam_vs_greedy", "beam_mean") and self.rollout != "beam":
+            raise ValueError(f"baseline={self.baseline!r} scores beam-searched captions; set rollout='beam'.")
+        if self.baseline == "leave_one_out" and self.num_generations < 2:
+            raise ValueError(
+                "baseline='leave_one_out' averages the other captions of a video; set num_generations >= 2 or use "
+                "baseline='greedy'."
+            )
+        if self.scale_rewards not in SCALE_REWARDS:
+            raise ValueError(f"scale_rewards ({self.scale_rewards!r}) must be one of {list(SCALE_REWARDS)}.")
+        if self.scale_rewards == "group" and self.num_generations < 2:
+            raise ValueError("scale_rewards='group' needs num_generations >= 2 (a std over one reward is 0).")
+        if self.nonfinite_rewards not in NONFINITE_REWARDS:
+            raise ValueError(f"nonfinite_rewards ({self.nonfinite_rewards!r}) must be one of {list(NONFINITE_REWARDS)}.")
+        for name in ("entropy_coef", "beta", "xe_weight", "teacher_forcing_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} ({value}) must be a finite number >= 0.")
+        if self.exploration_alpha is not None:
+            if not 0 <= self.exploration_alpha <= 1:
+                raise ValueError(f"exploration_alpha ({self.exploration_alpha}) must be in [0, 1] (the paper uses 0.75).")
+            if self.rollout != "sample" or self.num_generations < 2:
+                raise ValueError(
+                    "exploration_alpha needs rollout='sample' and num_generations >= 2: the diversity term compares "
+                    "the K samples of a video."
+                )
+        if self.reward_weights is not None:
+            if len(self.reward_weights) == 0 or not all(math.isfinite(float(w)) for w in self.reward_weights):
+                raise ValueError(f"reward_weights ({self.reward_weights}) must be a non-empty list of finite numbers.")
+        if self.log_completions_steps is not None and self.log_completions_steps < 1:
+            raise ValueError(f"log_completions_steps ({self.log_completions_steps}) must be >= 1.")
+        if self.num_completions_to_print < 1:
+            raise ValueError(f"num_completions_to_print ({self.num_completions_to_print}) must be >= 1.")
         if self.xe_warmup_steps < 0:
             raise ValueError(f"xe_warmup_steps ({self.xe_warmup_steps}) must be >= 0.")
         if self.xe_learning_rate is not None and not self.xe_learning_rate > 0:

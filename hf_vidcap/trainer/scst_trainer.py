@@ -5,12 +5,19 @@ Shapes: B videos per device batch, K = num_generations sampled captions per vide
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import math
+import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 import torch
 from transformers import Trainer, TrainerCallback
+from trl.models.utils import unwrap_model_for_generation
 
 from ..captioning import caption_token_logprobs, generate_captions, make_generation_config, unwrap_captioner
 from ..data.collator import VideoCaptionCollator
@@ -18,6 +25,7 @@ from ..evaluation import evaluate_captioner
 from .scst_config import VideoSCSTConfig
 
 RewardFunc = Callable[..., list]
+logger = logging.getLogger(__name__)
 
 
 def scst_loss(sequence_logprobs: torch.Tensor, rewards: torch.Tensor, baselines: torch.Tensor) -> torch.Tensor:
@@ -30,6 +38,79 @@ def scst_loss(sequence_logprobs: torch.Tensor, rewards: torch.Tensor, baselines:
     """
     advantages = (rewards - baselines).to(sequence_logprobs.dtype)
     return -(advantages.detach() * sequence_logprobs).mean()
+
+
+def compute_baselines(rewards: torch.Tensor, kind: str, greedy_rewards: torch.Tensor | None = None, valid: torch.Tensor | None = None):
+    """Each caption's baseline for rewards (B, K) of K captions per video.
+
+    Args:
+        rewards (`torch.Tensor` of shape (B, K)): rewards of the K captions of each video.
+        kind (`str`): ``"greedy"`` / ``"beam_vs_greedy"`` (the video's greedy reward), ``"leave_one_out"`` (mean of
+            the other valid captions), ``"beam_mean"`` (mean of the video's valid captions, itself included) or
+            ``"none"`` (0).
+        greedy_rewards (`torch.Tensor` of shape (B,), *optional*): needed by the greedy baselines.
+        valid (`torch.Tensor` of shape (B, K), *optional*): captions whose reward is usable; the others neither
+            contribute to the baselines nor get a finite one.
+
+    Returns:
+        ``(baselines, valid)``, both (B, K): ``valid`` is False where a caption or its baseline is unusable.
+    """
+    if valid is None:
+        valid = torch.ones_like(rewards, dtype=torch.bool)
+    zeroed = torch.where(valid, rewards, torch.zeros_like(rewards))
+    count = valid.sum(dim=1, keepdim=True)
+    if kind in ("greedy", "beam_vs_greedy"):
+        if greedy_rewards is None:
+            raise ValueError(f"baseline {kind!r} needs the greedy rewards.")
+        baselines = greedy_rewards.unsqueeze(1).expand_as(rewards)
+        valid = valid & torch.isfinite(baselines)
+    elif kind == "leave_one_out":
+        others = (count - valid.long()).clamp(min=1)
+        baselines = (zeroed.sum(dim=1, keepdim=True) - zeroed) / others
+        valid = valid & (count > 1)
+    elif kind == "beam_mean":
+        baselines = (zeroed.sum(dim=1, keepdim=True) / count.clamp(min=1)).expand_as(rewards)
+    elif kind == "none":
+        baselines = torch.zeros_like(rewards)
+    else:
+        raise ValueError(f"unknown baseline {kind!r}.")
+    return torch.where(valid, baselines, torch.zeros_like(baselines)), valid
+
+
+def scale_advantages(advantages: torch.Tensor, rewards: torch.Tensor, valid: torch.Tensor, mode: str, eps: float = 1e-4, batch_std=None):
+    """Divide advantages (B, K) by the standard deviation of the rewards: per video (``"group"``) or over the
+    batch (``"batch"``; ``batch_std`` overrides it, e.g. computed over all processes). Equal rewards give a std of
+    0 and advantages of 0 / eps = 0, never NaN."""
+    if mode == "none":
+        return advantages
+    if mode == "group":
+        count = valid.sum(dim=1, keepdim=True).clamp(min=1)
+        mean = torch.where(valid, rewards, 0.0).sum(dim=1, keepdim=True) / count
+        var = (torch.where(valid, rewards - mean, 0.0) ** 2).sum(dim=1, keepdim=True) / (count - 1).clamp(min=1)
+        std = var.sqrt()
+    elif mode == "batch":
+        std = batch_std if batch_std is not None else rewards[valid].std() if valid.sum() > 1 else torch.tensor(0.0)
+    else:
+        raise ValueError(f"unknown scale_rewards {mode!r}.")
+    return advantages / (std + eps)
+
+
+def diversity_advantages(texts: list[str], num_generations: int, distance) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequence-level exploration (Chen & Jin, eq. 16): sample j of a video is rewarded ``(2 / K) sum_k d(y_j, y_k)``
+    against the baseline b = ``(1 / K^2) sum_j sum_k d(y_j, y_k)`` applied to every pair term, i.e. the advantage
+    ``(2 / K) sum_k (d(y_j, y_k) - b)``. Returns ``(rewards, advantages)``, both (B, K)."""
+    k = num_generations
+    groups = [texts[i : i + k] for i in range(0, len(texts), k)]
+    rewards, advantages = [], []
+    for group in groups:
+        d = torch.zeros(k, k, dtype=torch.float64)
+        for a in range(k):
+            for b in range(a + 1, k):
+                d[a, b] = d[b, a] = 0.0 if group[a] == group[b] else distance(group[a], group[b])
+        row = 2.0 / k * d.sum(dim=1)
+        rewards.append(row)
+        advantages.append(2.0 / k * (d - d.mean()).sum(dim=1))
+    return torch.stack(rewards).float(), torch.stack(advantages).float()
 
 
 class _EvaluateAtXEEndCallback(TrainerCallback):
@@ -55,14 +136,73 @@ def _reward_name(func) -> str:
     return getattr(func, "__name__", None) or type(func).__name__
 
 
-class VideoSCSTTrainer(Trainer):
-    """Trainer for self-critical sequence training of a video captioner.
+def _peft_wrapper(model):
+    """The PEFT model behind accelerate/DDP wrappers, or None."""
+    while hasattr(model, "module"):
+        model = model.module
+    return model if hasattr(model, "disable_adapter") and hasattr(model, "get_base_model") else None
 
-    Each step, for every video of the batch: encode the video once; decode one greedy caption and K sampled
-    captions from that encoding (under no_grad); score all of them with the reward functions; and minimise
-    ``-(r(sample) - r(greedy)) * log p(sample)``, the log-probability coming from a teacher-forced forward pass
-    with gradients (never through ``generate``). During the first ``args.xe_warmup_steps`` steps the loss is
-    teacher-forced cross-entropy on the reference captions instead.
+
+def _is_peft_model(model) -> bool:
+    return _peft_wrapper(model) is not None
+
+
+def _interleave_groups(groups, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Merge caption sets grouped by video, ``[(ids (B*n, L), mask (B*n, L), n), ...]``, into one (B*sum n, L_max)
+    batch in which each video's rows of every set are contiguous (set order kept)."""
+    length = max(ids.shape[1] for ids, _, _ in groups)
+    ids_parts, mask_parts = [], []
+    for ids, mask, n in groups:
+        pad = length - ids.shape[1]
+        ids = torch.nn.functional.pad(ids, (0, pad), value=0)
+        mask = torch.nn.functional.pad(mask, (0, pad), value=0)
+        ids_parts.append(ids.view(batch_size, n, length))
+        mask_parts.append(mask.view(batch_size, n, length))
+    return torch.cat(ids_parts, dim=1).flatten(0, 1), torch.cat(mask_parts, dim=1).flatten(0, 1)
+
+
+class _StepTimer(TrainerCallback):
+    """Closes each optimizer step's phase timings: the optimizer step itself and the whole step's wall time."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.step_start = None
+        self.optimizer_start = None
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if self.step_start is None:
+            self.step_start = time.perf_counter()
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        self.optimizer_start = time.perf_counter()
+
+    def on_optimizer_step(self, args, state, control, **kwargs):
+        if self.optimizer_start is not None:
+            self.trainer._phase_times["optimizer"] += time.perf_counter() - self.optimizer_start
+
+    def on_step_end(self, args, state, control, **kwargs):
+        timings = dict(self.trainer._phase_times)
+        if self.step_start is not None:
+            timings["step"] = time.perf_counter() - self.step_start
+        self.trainer.step_timings.append(timings)
+        self.trainer._phase_times.clear()
+        self.step_start = None
+
+
+class VideoSCSTTrainer(Trainer):
+    """Trainer for self-critical sequence training (and reward-driven tuning) of a video captioner.
+
+    Each step, for every video of the batch: run the vision tower once (or read its cached output); decode the
+    greedy caption (when the baseline or a reward needs it) and K captions, sampled or beam-searched, from that
+    one encoding (under no_grad); score them with the reward functions; and minimise
+
+        ``- mean_i A_i * log p(w_i)  [+ xe_weight * L_XE] [- teacher_forcing_weight * mean_gt r(gt) log p(gt)]
+        [+ beta * KL(policy || initial policy)] [- entropy_coef * H]``
+
+    with ``A_i = r(w_i) - b_i`` (``args.baseline``, optionally scaled by ``args.scale_rewards``), the
+    log-probabilities coming from one teacher-forced forward pass with gradients over the K captions (and the
+    reference captions, when a term needs them) of each video, never from ``generate``. During the first
+    ``args.xe_warmup_steps`` steps the loss is teacher-forced cross-entropy on the references instead.
 
     Args:
         model (`PreTrainedModel` or `str`):
@@ -70,15 +210,16 @@ class VideoSCSTTrainer(Trainer):
             ``generate(video_embeds=...)`` and ``forward(video_embeds=... | pixel_values=..., captions_per_video=...)``),
             or a path/Hub id loaded with ``AutoModelForImageTextToText``.
         reward_funcs (`callable` or `list[callable]`):
-            TRL-style rewards: ``f(prompts, completions, completion_ids, group_ids, **columns, trainer_state)``;
-            the columns include ``video_frames`` (decoded uint8 frames) and, for the sampled captions,
-            ``greedy_completions`` (see `hf_vidcap.rewards`). Rewards with ``online_update`` are updated each step.
-            returning one float (or `None` = not applicable) per completion.
+            TRL-style rewards: ``f(prompts, completions, completion_ids, group_ids, **columns, trainer_state)``
+            returning one float (or `None` = not applicable) per completion. The columns include ``video_frames``
+            (decoded uint8 frames) and, for the K captions, ``greedy_completions`` (see `hf_vidcap.rewards`).
+            Rewards with ``online_update`` are updated once per step.
         args ([`VideoSCSTConfig`]): the configuration.
         train_dataset, eval_dataset (`datasets.Dataset`): rows with a video column and a references column.
         processing_class ([`VideoBlip2Processor`]): frames and text to model inputs; saved with checkpoints.
         data_collator (*optional*): defaults to a [`VideoCaptionCollator`] built from ``args``.
-        peft_config (`peft.PeftConfig`, *optional*): wrap the model with PEFT (e.g. LoRA) before training.
+        peft_config (`peft.PeftConfig`, *optional*): wrap the model with PEFT (e.g. LoRA) before training; the KL
+            reference is then the model with its adapters disabled.
     """
 
     _tag_names = ["trl", "scst", "hf_vidcap", "video-captioning"]
@@ -107,6 +248,10 @@ class VideoSCSTTrainer(Trainer):
             from transformers import AutoModelForImageTextToText
 
             model = AutoModelForImageTextToText.from_pretrained(model)
+        # Without PEFT, the KL reference is a frozen copy of the initial policy (with PEFT: adapters disabled).
+        self.ref_model = None
+        if args.beta > 0 and peft_config is None and not _is_peft_model(model):
+            self.ref_model = copy.deepcopy(model).eval().requires_grad_(False)
         if peft_config is not None:
             import dataclasses
 
@@ -117,6 +262,9 @@ class VideoSCSTTrainer(Trainer):
             if getattr(peft_config, "task_type", None) is not None:
                 peft_config = dataclasses.replace(peft_config, task_type=None)
             model = get_peft_model(model, peft_config)
+        if args.gradient_checkpointing and _is_peft_model(model):
+            # Checkpointed blocks whose inputs need no grad would drop the adapters' gradients.
+            unwrap_captioner(model).enable_input_require_grads()
         if args.disable_dropout:
             for module in model.modules():
                 if isinstance(module, torch.nn.Dropout):
@@ -140,6 +288,8 @@ class VideoSCSTTrainer(Trainer):
         self.reward_funcs = reward_funcs
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
         self.reward_names = [_reward_name(f) for f in reward_funcs]
+        if len(set(self.reward_names)) != len(self.reward_names):
+            raise ValueError(f"reward function names {self.reward_names} repeat; give each a distinct __name__ (they name the logged metrics).")
 
         if data_collator is None:
             data_collator = VideoCaptionCollator(
@@ -147,6 +297,7 @@ class VideoSCSTTrainer(Trainer):
                 num_frames=args.num_frames,
                 video_column=args.video_column,
                 references_column=args.references_column,
+                id_column=args.id_column,
                 skip_corrupt=args.skip_corrupt_videos,
             )
         super().__init__(
@@ -156,42 +307,135 @@ class VideoSCSTTrainer(Trainer):
             train_dataset=train_dataset,
             eval_dataset=eval_dataset,
             processing_class=processing_class,
-            callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback()],
+            callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback(), _StepTimer(self)],
             optimizers=optimizers,
         )
         # Training-step metrics, averaged into the next training log (the one carrying "loss").
         self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
-        self.sampling_config = make_generation_config(
-            processing_class,
-            args.max_completion_length,
-            do_sample=True,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            num_return_sequences=args.num_generations,
-        )
+        # Wall time of each step's phases in seconds (encode, generate, reward, forward, backward, optimizer,
+        # step), one dict per optimizer step; read by benchmarks/scst_step.py.
+        self.step_timings: list[dict[str, float]] = []
+        self._phase_times: defaultdict[str, float] = defaultdict(float)
+        self.completions_log: list[dict] = []
+        self._feature_cache: dict = {}
+        self.feature_cache_stats = {"hits": 0, "misses": 0}
+        if args.rollout == "beam":
+            self.rollout_config = make_generation_config(
+                processing_class,
+                args.max_completion_length,
+                num_beams=args.num_beams,
+                num_return_sequences=args.num_generations,
+                early_stopping=True,
+            )
+        else:
+            self.rollout_config = make_generation_config(
+                processing_class,
+                args.max_completion_length,
+                do_sample=True,
+                temperature=args.temperature,
+                top_k=args.top_k,
+                top_p=args.top_p,
+                num_return_sequences=args.num_generations,
+            )
+        # Kept under its old name too: the sampling configuration of rollout="sample".
+        self.sampling_config = self.rollout_config
         self.greedy_config = make_generation_config(processing_class, args.max_completion_length)
+        self._needs_greedy = args.baseline in ("greedy", "beam_vs_greedy") or any(
+            getattr(func, "uses_greedy_completions", False) for func in reward_funcs
+        )
+        if args.exploration_alpha is not None:
+            from ..rewards.diversity_rewards import bleu_distance
+
+            self._distance = bleu_distance
+        self._check_feature_cache()
+
+    # ------------------------------------------------------------------------------------------- helpers
+
+    @contextmanager
+    def _timed(self, phase: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._phase_times[phase] += time.perf_counter() - start
+
+    def _visual_trainability(self) -> tuple[bool, bool]:
+        """(vision tower frozen, whole visual path frozen) of the captioner."""
+        captioner = unwrap_captioner(self.model)
+        vision = getattr(captioner, "vision_model", None)
+        vision_frozen = vision is not None and not any(p.requires_grad for p in vision.parameters())
+        visual_frozen = not any(
+            p.requires_grad for name, p in captioner.named_parameters() if not name.startswith("language_model.")
+        )
+        return vision_frozen, visual_frozen
+
+    def _check_feature_cache(self) -> None:
+        if not self.args.cache_video_features:
+            return
+        vision_frozen, visual_frozen = self._visual_trainability()
+        if not (vision_frozen or visual_frozen):
+            raise ValueError(
+                "cache_video_features needs a frozen vision tower (its outputs are reused across epochs); freeze "
+                "model.vision_model (requires_grad_(False)), use LoRA on the language model, or turn the cache off."
+            )
+        if not visual_frozen and not hasattr(unwrap_captioner(self.model), "get_frame_features"):
+            raise ValueError(
+                "cache_video_features with a trainable Q-Former needs a model with get_frame_features; freeze the "
+                "whole visual path or turn the cache off."
+            )
+
+    def _is_zero3(self) -> bool:
+        plugin = getattr(self.accelerator.state, "deepspeed_plugin", None)
+        return plugin is not None and plugin.zero_stage == 3
 
     # ------------------------------------------------------------------------------------------- rewards
+
+    def _call_reward(self, j: int, completions: list[str], completion_ids, repeated: dict, group_ids: list) -> list:
+        func, name = self.reward_funcs[j], self.reward_names[j]
+        kwargs = dict(
+            prompts=[self.processing_class.prompt] * len(completions),
+            completions=completions,
+            completion_ids=completion_ids,
+            group_ids=group_ids,
+            trainer_state=self.state,
+            **repeated,
+        )
+        try:
+            return func(**kwargs)
+        except Exception as error:
+            sample = self._find_failing_sample(func, kwargs)
+            where = f" on sample {sample[0]!r} (completion {sample[1]!r})" if sample else f" on a batch of {len(completions)} completions"
+            raise RuntimeError(f"reward function {name!r} raised {type(error).__name__}: {error}{where}.") from error
+
+    def _find_failing_sample(self, func, kwargs: dict):
+        """Call ``func`` one completion at a time to name the sample that makes it raise (None if none alone does)."""
+        num = len(kwargs["completions"])
+        for i in range(num):
+            single = {
+                key: ([value[i]] if isinstance(value, list) and len(value) == num else value) for key, value in kwargs.items()
+            }
+            try:
+                func(**single)
+            except Exception:
+                sample = kwargs.get(self.args.id_column, kwargs["group_ids"])[i]
+                return sample, kwargs["completions"][i]
+        return None
 
     def _compute_rewards(
         self, completions: list[str], completion_ids: list[list[int]], columns: dict, repeats: int, extra: dict | None = None
     ):
-        """Weighted sum of the reward functions for N = B * repeats completions; returns (total (N,), per-func (N, F))."""
+        """Weighted sum of the reward functions for N = B * repeats completions grouped by video.
+
+        Returns ``(total (N,), per_func (N, F), valid (N,))``; a caption is invalid when a reward was NaN/inf
+        (with ``nonfinite_rewards="skip"``; by default that raises)."""
         num = len(completions)
         repeated = {key: [v for v in values for _ in range(repeats)] for key, values in columns.items()}
         repeated.update(extra or {})
         group_ids = [b for b in range(num // repeats) for _ in range(repeats)]
         per_func = torch.full((num, len(self.reward_funcs)), float("nan"))
-        for j, func in enumerate(self.reward_funcs):
-            values = func(
-                prompts=[self.processing_class.prompt] * num,
-                completions=completions,
-                completion_ids=completion_ids,
-                group_ids=group_ids,
-                trainer_state=self.state,
-                **repeated,
-            )
+        valid = torch.ones(num, dtype=torch.bool)
+        for j in range(len(self.reward_funcs)):
+            values = self._call_reward(j, completions, completion_ids, repeated, group_ids)
             if len(values) != num:
                 raise ValueError(
                     f"reward function {self.reward_names[j]!r} returned {len(values)} values for {num} completions; "
@@ -201,21 +445,25 @@ class VideoSCSTTrainer(Trainer):
                 if value is None:
                     continue
                 if not math.isfinite(value):
-                    sample = repeated.get("video_id", group_ids)[i]
+                    if self.args.nonfinite_rewards == "skip":
+                        valid[i] = False
+                        continue
+                    sample = repeated.get(self.args.id_column, group_ids)[i]
                     raise ValueError(
                         f"reward function {self.reward_names[j]!r} returned {value} for completion {completions[i]!r} "
-                        f"of sample {sample!r}; rewards must be finite (return None when a reward does not apply)."
+                        f"of sample {sample!r}; rewards must be finite (return None when a reward does not apply, or "
+                        "set nonfinite_rewards='skip' to drop such captions)."
                     )
                 per_func[i, j] = float(value)
         applicable = ~per_func.isnan()
-        if not applicable.any(dim=1).all():
-            i = int((~applicable.any(dim=1)).nonzero()[0])
+        if not (applicable.any(dim=1) | ~valid).all():
+            i = int((~applicable.any(dim=1) & valid).nonzero()[0])
             raise ValueError(
                 f"every reward function returned None for completion {completions[i]!r}; at least one reward must "
                 "apply to each completion."
             )
         total = (per_func.nan_to_num(0.0) * self.reward_weights).sum(dim=1)
-        return total, per_func
+        return total, per_func, valid
 
     def _update_online_rewards(self, columns: dict, generated: list[str]) -> None:
         """One update of every reward with ``online_update`` (WTF-RL's discriminator): the batch's references
@@ -226,88 +474,284 @@ class VideoSCSTTrainer(Trainer):
                 for key, value in func.update(human=human, generated=generated).items():
                     self._step_metrics[f"rewards/{name}/{key}"].append(float(value))
 
+    # ------------------------------------------------------------------------------------------- visual inputs
+
+    def _cached(self, keys: list, compute) -> torch.Tensor:
+        """Per-video features from the cache, computing (under no_grad) only the missing videos."""
+        missing = [i for i, key in enumerate(keys) if key not in self._feature_cache]
+        self.feature_cache_stats["hits"] += len(keys) - len(missing)
+        self.feature_cache_stats["misses"] += len(missing)
+        if missing:
+            with torch.no_grad():
+                computed = compute(missing)
+            for row, i in enumerate(missing):
+                self._feature_cache[keys[i]] = computed[row].detach().cpu()
+        device = self.args.device
+        return torch.stack([self._feature_cache[key] for key in keys]).to(device)
+
+    def _visual_inputs(self, model, pixel_values: torch.Tensor, columns: dict):
+        """Run the vision tower once for the batch. Returns (detached embeddings for generation, kwargs for the
+        loss forward)."""
+        captioner = unwrap_captioner(model)
+        vision_frozen, visual_frozen = self._visual_trainability()
+        keys = None
+        if self.args.cache_video_features:
+            keys = columns.get(self.args.id_column)
+            if keys is None:
+                raise ValueError(
+                    f"cache_video_features needs a {self.args.id_column!r} column naming each video; add one or set id_column."
+                )
+        if visual_frozen:
+            # The loss forward reuses the generation-time encoding as is.
+            if keys is not None:
+                video_embeds = self._cached(keys, lambda rows: captioner.get_video_embeds(pixel_values[rows]))
+            else:
+                with torch.no_grad():
+                    video_embeds = captioner.get_video_embeds(pixel_values)
+            return video_embeds, {"video_embeds": video_embeds}
+        if vision_frozen and hasattr(captioner, "get_frame_features"):
+            # Frozen vision tower, trainable Q-Former: the tower runs once; the Q-Former runs again with grad in
+            # the loss forward (through the wrapped model, so DDP sees it).
+            if keys is not None:
+                frame_features = self._cached(keys, lambda rows: captioner.get_frame_features(pixel_values[rows]))
+            else:
+                with torch.no_grad():
+                    frame_features = captioner.get_frame_features(pixel_values)
+            with torch.no_grad():
+                video_embeds = captioner.get_video_embeds(frame_features=frame_features)
+            return video_embeds, {"frame_features": frame_features}
+        if self._is_zero3():
+            # ZeRO-3 partitions the parameters: encode inside the engine's forward (the video is encoded again).
+            with torch.no_grad():
+                video_embeds = captioner.get_video_embeds(pixel_values)
+            return video_embeds, {"pixel_values": pixel_values}
+        # Trainable vision tower: encode once with gradients, generate from a detached copy, and let the loss
+        # forward take the graph-carrying embeddings (backward then reaches the vision tower).
+        video_embeds = captioner.get_video_embeds(pixel_values)
+        return video_embeds.detach(), {"video_embeds": video_embeds}
+
     # ------------------------------------------------------------------------------------------- losses
 
-    def _visual_inputs(self, model, pixel_values: torch.Tensor):
-        """Encode the batch once. Returns (detached embeddings for generation, kwargs for the loss forward)."""
-        captioner = unwrap_captioner(model)
-        with torch.no_grad():
-            video_embeds = captioner.get_video_embeds(pixel_values)
-        visual_trainable = any(
-            p.requires_grad for name, p in captioner.named_parameters() if not name.startswith("language_model.")
-        )
-        if visual_trainable:
-            # Gradients must reach the vision path: the loss forward encodes again (once per video, through the
-            # wrapped model so DDP sees it) and repeats the encoding for the K captions.
-            return video_embeds, {"pixel_values": pixel_values}
-        # Frozen vision path: the generation-time encoding is reused by the loss forward as is.
-        return video_embeds, {"video_embeds": video_embeds}
-
-    def _xe_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
-        references = columns[self.args.references_column]
+    def _choose_references(self, columns: dict) -> list[str]:
+        """``xe_captions_per_video`` references per video, without replacement while there are enough."""
         k = self.args.xe_captions_per_video
         chosen = []
-        for refs in references:
+        for refs in columns[self.args.references_column]:
             order = torch.randperm(len(refs)).tolist()
-            # Without replacement while there are enough references, then cycling through them.
             chosen += [refs[order[i % len(refs)]] for i in range(k)]
+        return chosen
+
+    def _xe_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
+        k = self.args.xe_captions_per_video
         caption_ids, caption_mask = self.processing_class.pad_captions(
-            self.processing_class.caption_ids(chosen, self.args.max_completion_length)
+            self.processing_class.caption_ids(self._choose_references(columns), self.args.max_completion_length)
         )
         device = pixel_values.device
         caption_ids, caption_mask = caption_ids.to(device), caption_mask.to(device)
-        token_logprobs = caption_token_logprobs(
-            model, self.processing_class, caption_ids, caption_mask, pixel_values=pixel_values, captions_per_video=k
-        )
+        with self._timed("forward"):
+            token_logprobs = caption_token_logprobs(
+                model, self.processing_class, caption_ids, caption_mask, pixel_values=pixel_values, captions_per_video=k
+            )
         loss = -token_logprobs.sum() / caption_mask.sum()
         self._step_metrics["xe_loss"].append(loss.item())
         return loss
 
-    def _scst_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
+    def _sequence_logprobs(self, token_logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        total = token_logprobs.sum(dim=1)
+        return total / mask.sum(dim=1).clamp(min=1) if self.args.length_normalization else total
+
+    def _reference_token_logprobs(self, model, ids, mask, k, pixel_values, loss_visual) -> torch.Tensor:
+        """Token log-probabilities of the captions under the initial policy (no grad)."""
+        (key, value), = loss_visual.items()
+        # Features of a frozen visual path are the initial policy's too; a trainable one may have moved, so the
+        # reference encodes the video itself.
+        visual = {key: value.detach()} if key != "pixel_values" and not value.requires_grad else {"pixel_values": pixel_values}
+        with torch.no_grad():
+            if self.ref_model is not None:
+                if next(self.ref_model.parameters()).device != ids.device:
+                    self.ref_model.to(ids.device)
+                return caption_token_logprobs(
+                    self.ref_model, self.processing_class, ids, mask, captions_per_video=k, temperature=self.args.temperature, **visual
+                )
+            peft_model = _peft_wrapper(model)
+            with peft_model.disable_adapter():
+                return caption_token_logprobs(
+                    peft_model, self.processing_class, ids, mask, captions_per_video=k, temperature=self.args.temperature, **visual
+                )
+
+    def _generate(self, model, video_embeds: torch.Tensor):
+        processor = self.processing_class
+        with unwrap_model_for_generation(model, self.accelerator) as unwrapped:
+            captioner = unwrap_captioner(unwrapped)
+            greedy_ids = None
+            if self._needs_greedy:
+                greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
+            sample_ids, sample_mask = generate_captions(captioner, processor, video_embeds, self.rollout_config)
+        return greedy_ids, sample_ids, sample_mask
+
+    def _rl_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
         args, processor = self.args, self.processing_class
         k = args.num_generations
-        captioner = unwrap_captioner(model)
-        video_embeds, loss_visual = self._visual_inputs(model, pixel_values)
+        batch_size = pixel_values.shape[0]
+        device = pixel_values.device
+        with self._timed("encode"):
+            video_embeds, loss_visual = self._visual_inputs(model, pixel_values, columns)
+        with self._timed("generate"):
+            greedy_ids, sample_ids, sample_mask = self._generate(model, video_embeds)
 
-        greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
-        sample_ids, sample_mask = generate_captions(captioner, processor, video_embeds, self.sampling_config)
-        greedy_texts = processor.decode_captions(greedy_ids)
-        sample_texts = processor.decode_captions(sample_ids)
-        sample_id_lists = [row[mask.bool()].tolist() for row, mask in zip(sample_ids, sample_mask)]
-        greedy_id_lists = [row.tolist() for row in greedy_ids]
+        with self._timed("reward"):
+            sample_texts = processor.decode_captions(sample_ids)
+            sample_id_lists = [row[mask.bool()].tolist() for row, mask in zip(sample_ids, sample_mask)]
+            self._update_online_rewards(columns, sample_texts)
+            extra = {}
+            greedy_rewards = None
+            if greedy_ids is not None:
+                greedy_texts = processor.decode_captions(greedy_ids)
+                extra["greedy_completions"] = [text for text in greedy_texts for _ in range(k)]
+            rewards, per_func, valid = self._compute_rewards(sample_texts, sample_id_lists, columns, repeats=k, extra=extra)
+            if args.baseline in ("greedy", "beam_vs_greedy"):
+                greedy_rewards, _, greedy_valid = self._compute_rewards(
+                    greedy_texts, [row.tolist() for row in greedy_ids], columns, repeats=1
+                )
+                greedy_rewards = torch.where(greedy_valid, greedy_rewards, float("nan"))
+            rewards, valid = rewards.view(batch_size, k), valid.view(batch_size, k)
+            baselines, valid = compute_baselines(rewards, args.baseline, greedy_rewards, valid)
+            advantages = scale_advantages(
+                rewards - baselines, rewards, valid, args.scale_rewards, batch_std=self._batch_std(rewards, valid)
+            )
+            if args.exploration_alpha is not None:
+                diversity, diversity_adv = diversity_advantages(sample_texts, k, self._distance)
+                diversity_adv = scale_advantages(
+                    diversity_adv, diversity, valid, args.scale_rewards, batch_std=self._batch_std(diversity, valid)
+                )
+                alpha = args.exploration_alpha
+                advantages = alpha * advantages + (1 - alpha) * diversity_adv
+                self._step_metrics["rewards/diversity/mean"].append(diversity.mean().item())
+            advantages = torch.where(valid, advantages, 0.0)
 
-        self._update_online_rewards(columns, sample_texts)
-        greedy_per_sample = [text for text in greedy_texts for _ in range(k)]
-        sample_rewards, per_func = self._compute_rewards(
-            sample_texts, sample_id_lists, columns, repeats=k, extra={"greedy_completions": greedy_per_sample}
-        )
-        greedy_rewards, _ = self._compute_rewards(greedy_texts, greedy_id_lists, columns, repeats=1)
-        baselines = greedy_rewards.repeat_interleave(k)
+            references = None
+            if args.teacher_forcing_weight > 0 or args.xe_weight > 0:
+                references = self._choose_references(columns)
+            ref_rewards = None
+            if args.teacher_forcing_weight > 0:
+                g = args.xe_captions_per_video
+                ref_extra = {"greedy_completions": [t for t in greedy_texts for _ in range(g)]} if greedy_ids is not None else {}
+                ref_ids = processor.caption_ids(references, args.max_completion_length)
+                ref_rewards, _, ref_valid = self._compute_rewards(references, ref_ids, columns, repeats=g, extra=ref_extra)
+                ref_rewards = torch.where(ref_valid, ref_rewards, 0.0)
 
-        token_logprobs = caption_token_logprobs(
-            model,
-            processor,
-            sample_ids,
-            sample_mask,
-            captions_per_video=k,
-            temperature=args.temperature,
-            **loss_visual,
-        )
-        device = token_logprobs.device
-        loss = scst_loss(token_logprobs.sum(dim=1), sample_rewards.to(device), baselines.to(device))
+        with self._timed("forward"):
+            ids, mask, rows_per_video = sample_ids, sample_mask, k
+            if references is not None:
+                # The references join the K captions of their video in one teacher-forced forward.
+                g = args.xe_captions_per_video
+                ref_ids, ref_mask = processor.pad_captions(processor.caption_ids(references, args.max_completion_length))
+                ids, mask = _interleave_groups([(sample_ids, sample_mask, k), (ref_ids.to(device), ref_mask.to(device), g)], batch_size)
+                rows_per_video = k + g
+            outputs = caption_token_logprobs(
+                model,
+                processor,
+                ids,
+                mask,
+                captions_per_video=rows_per_video,
+                temperature=args.temperature,
+                return_entropy=args.entropy_coef > 0,
+                **loss_visual,
+            )
+            token_logprobs, entropy = outputs if args.entropy_coef > 0 else (outputs, None)
+            rows = torch.arange(ids.shape[0], device=device).view(batch_size, rows_per_video)
+            sample_rows, ref_rows = rows[:, :k].reshape(-1), rows[:, k:].reshape(-1)
 
-        metrics = self._step_metrics
+            sample_logprobs = token_logprobs[sample_rows, : sample_mask.shape[1]]
+            sequence_logprobs = self._sequence_logprobs(sample_logprobs, sample_mask)
+            flat_valid = valid.view(-1).to(device)
+            num_valid = int(flat_valid.sum())
+            # Mean over the usable captions (skipped ones weigh 0, keeping the graph for DDP when none is left).
+            loss = -(advantages.view(-1).to(device) * sequence_logprobs).sum() / max(num_valid, 1)
+            metrics = self._step_metrics
+            metrics["loss/policy"].append(loss.item())
+            if references is not None:
+                ref_token_logprobs = token_logprobs[ref_rows, : ref_mask.shape[1]]
+                if args.xe_weight > 0:
+                    xe = -ref_token_logprobs.sum() / ref_mask.sum()
+                    loss = loss + args.xe_weight * xe
+                    metrics["xe_loss"].append(xe.item())
+                if args.teacher_forcing_weight > 0:
+                    ref_sequence = self._sequence_logprobs(ref_token_logprobs, ref_mask.to(device))
+                    wtf = -(ref_rewards.to(device) * ref_sequence).mean()
+                    loss = loss + args.teacher_forcing_weight * wtf
+                    metrics["loss/weighted_teacher_forcing"].append(wtf.item())
+                    metrics["reward_references"].append(ref_rewards.mean().item())
+            if entropy is not None:
+                mean_entropy = entropy[sample_rows].sum() / sample_mask.sum()
+                loss = loss - args.entropy_coef * mean_entropy
+                metrics["entropy"].append(mean_entropy.item())
+            if args.beta > 0:
+                ref_logprobs = self._reference_token_logprobs(model, sample_ids, sample_mask, k, pixel_values, loss_visual)
+                delta = ref_logprobs - sample_logprobs
+                per_token_kl = (torch.exp(delta) - delta - 1) * sample_mask
+                kl = per_token_kl.sum() / sample_mask.sum()
+                loss = loss + args.beta * kl
+                metrics["kl"].append(kl.item())
+
+        flat_rewards = rewards.view(-1)[valid.view(-1)]
         for j, name in enumerate(self.reward_names):
-            values = per_func[:, j]
+            values = per_func[:, j][valid.view(-1)]
             values = values[~values.isnan()]
             if len(values):
                 metrics[f"rewards/{name}/mean"].append(values.mean().item())
                 metrics[f"rewards/{name}/std"].append(values.std().item() if len(values) > 1 else 0.0)
-        metrics["reward"].append(sample_rewards.mean().item())
-        metrics["reward_greedy"].append(greedy_rewards.mean().item())
-        metrics["advantage_std"].append((sample_rewards - baselines).std().item() if len(baselines) > 1 else 0.0)
+        if len(flat_rewards):
+            metrics["reward"].append(flat_rewards.mean().item())
+            metrics["reward_std"].append(flat_rewards.std().item() if len(flat_rewards) > 1 else 0.0)
+        if greedy_rewards is not None and torch.isfinite(greedy_rewards).any():
+            metrics["reward_greedy"].append(greedy_rewards[torch.isfinite(greedy_rewards)].mean().item())
+        used = advantages[valid]
+        metrics["advantage_std"].append(used.std().item() if len(used) > 1 else 0.0)
         metrics["completions/mean_length"].append(sample_mask.sum(dim=1).float().mean().item())
+        if args.nonfinite_rewards == "skip":
+            metrics["skipped_rewards"].append(float((~valid).sum()))
+        self._maybe_log_completions(columns, sample_texts, per_func, rewards, advantages, k)
         return loss
+
+    def _batch_std(self, rewards: torch.Tensor, valid: torch.Tensor):
+        """Standard deviation of the valid rewards over every process's batch (for ``scale_rewards="batch"``)."""
+        if self.args.scale_rewards != "batch":
+            return None
+        values = rewards[valid].double()
+        stats = torch.stack([values.sum(), (values**2).sum(), torch.tensor(float(len(values)), dtype=torch.float64)])
+        if self.accelerator.num_processes > 1:
+            stats = self.accelerator.reduce(stats.to(self.args.device), reduction="sum").cpu()
+        total, squares, count = stats.tolist()
+        if count < 2:
+            return torch.tensor(0.0)
+        variance = max(squares - total * total / count, 0.0) / (count - 1)
+        return torch.tensor(math.sqrt(variance), dtype=torch.float32)
+
+    def _maybe_log_completions(self, columns, texts, per_func, rewards, advantages, k) -> None:
+        args = self.args
+        every = args.log_completions_steps or max(1, int(args.logging_steps))
+        if not args.log_completions or self.state.global_step % every != 0 or not self.is_world_process_zero():
+            return
+        ids = columns.get(args.id_column) or list(range(len(texts) // k))
+        rows = []
+        for i, text in enumerate(texts[: args.num_completions_to_print]):
+            row = {"step": self.state.global_step, "video": str(ids[i // k]), "completion": text}
+            for j, name in enumerate(self.reward_names):
+                value = per_func[i, j].item()
+                row[name] = None if math.isnan(value) else round(value, 4)
+            row["reward"] = round(rewards.view(-1)[i].item(), 4)
+            row["advantage"] = round(advantages.view(-1)[i].item(), 4)
+            rows.append(row)
+        self.completions_log.extend(rows)
+        os.makedirs(args.output_dir, exist_ok=True)
+        with open(os.path.join(args.output_dir, "completions.jsonl"), "a") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+        header = list(rows[0])
+        table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        table += ["| " + " | ".join(str(row[key]) for key in header) + " |" for row in rows]
+        logger.info("sampled captions at step %d:\n%s", self.state.global_step, "\n".join(table))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if return_outputs:
@@ -319,7 +763,15 @@ class VideoSCSTTrainer(Trainer):
         if self.state.global_step < self.args.xe_warmup_steps:
             return self._xe_loss(model, pixel_values, columns)
         # Video-aware rewards (CLIP-R, contrastive, ...) receive the decoded frames with the dataset columns.
-        return self._scst_loss(model, pixel_values, {**columns, "video_frames": inputs["video_frames"]})
+        return self._rl_loss(model, pixel_values, {**columns, "video_frames": inputs["video_frames"]})
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        start = time.perf_counter()
+        before = sum(self._phase_times.values())
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        # Everything in training_step that is not a timed phase of compute_loss: mostly the backward pass.
+        self._phase_times["backward"] += time.perf_counter() - start - (sum(self._phase_times.values()) - before)
+        return loss
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         scheduler = super().create_scheduler(num_training_steps, optimizer)

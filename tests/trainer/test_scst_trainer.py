@@ -156,22 +156,6 @@ def test_lora_trains_only_adapters(tmp_path, tokenizer, shapes_dataset):
     assert any(not torch.equal(p, before[n]) for n, p in trainer.model.named_parameters() if n in before)
 
 
-def test_config_and_constructor_errors(tmp_path, tokenizer, shapes_dataset):
-    with pytest.raises(ValueError, match=r"baseline \('beam'\) must be one of \['greedy'\]"):
-        VideoSCSTConfig(output_dir=str(tmp_path), baseline="beam")
-    with pytest.raises(ValueError, match="remove_unused_columns must be False"):
-        VideoSCSTConfig(output_dir=str(tmp_path), remove_unused_columns=True)
-    with pytest.raises(ValueError, match="top_p"):
-        VideoSCSTConfig(output_dir=str(tmp_path), top_p=0.0)
-    model, processor = _model_and_processor(tokenizer)
-    with pytest.raises(ValueError, match="reward_weights has 2 values but there are 1 reward functions"):
-        VideoSCSTTrainer(model, RecordingReward(), _args(tmp_path, reward_weights=[1.0, 2.0]), processing_class=processor)
-    with pytest.raises(ValueError, match="processing_class is required"):
-        VideoSCSTTrainer(model, RecordingReward(), _args(tmp_path))
-    with pytest.raises(ValueError, match="reward_funcs is empty"):
-        VideoSCSTTrainer(model, [], _args(tmp_path), processing_class=processor)
-
-
 def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenizer, shapes_dataset):
     model, processor = _model_and_processor(tokenizer)
     args = _args(tmp_path, max_steps=2, logging_steps=2, eval_strategy="steps", eval_steps=1)

@@ -70,14 +70,40 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             )
         return pixel_values
 
-    def get_video_features(self, pixel_values: torch.Tensor, **kwargs) -> BaseModelOutputWithVisionQformerOutputs:
-        """Encode videos (B, T, C, H, W): its ``pooler_output`` is the language-model input (B, Q, D_lm)."""
+    def get_frame_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The vision tower's token sequences (B, T, P + 1, D_v) for videos (B, T, C, H, W) or images (B, C, H, W).
+
+        When the vision tower is frozen these can be computed once per video and cached (the trainer's
+        ``cache_video_features``); `get_video_features` and `forward` accept them as ``frame_features``.
+        """
+        return self._encode_frames(pixel_values)[1]
+
+    def _encode_frames(self, pixel_values: torch.Tensor):
         pixel_values = self._check_pixel_values(pixel_values)
-        batch_size, num_frames = pixel_values.shape[:2]
         vision_outputs = self.vision_model(pixel_values=pixel_values.flatten(0, 1), return_dict=True)
-        frame_tokens = vision_outputs.last_hidden_state  # (B*T, P+1, D_v)
-        frame_tokens = frame_tokens.view(batch_size, num_frames, *frame_tokens.shape[1:])
+        return vision_outputs, vision_outputs.last_hidden_state.unflatten(0, pixel_values.shape[:2])
+
+    def get_video_features(
+        self, pixel_values: torch.Tensor | None = None, frame_features: torch.Tensor | None = None, **kwargs
+    ) -> BaseModelOutputWithVisionQformerOutputs:
+        """Encode videos (B, T, C, H, W), or the vision tower's ``frame_features`` (B, T, P + 1, D_v) from
+        `get_frame_features`: the output's ``pooler_output`` is the language-model input (B, Q, D_lm)."""
+        vision_outputs = None
+        if frame_features is None:
+            if pixel_values is None:
+                raise ValueError("get_video_features needs pixel_values (B, T, C, H, W) or frame_features (B, T, P + 1, D_v).")
+            vision_outputs, frame_tokens = self._encode_frames(pixel_values)
+        else:
+            if frame_features.ndim != 4:
+                raise ValueError(f"frame_features must have shape (B, T, P + 1, D_v), got {tuple(frame_features.shape)}.")
+            frame_tokens = frame_features
+        batch_size, num_frames = frame_tokens.shape[:2]
         if self.temporal_embedding is not None:
+            if num_frames > self.temporal_embedding.shape[1]:
+                raise ValueError(
+                    f"{num_frames} frames but the temporal embedding has config.num_frames={self.config.num_frames} "
+                    "rows; sample fewer frames or raise num_frames."
+                )
             frame_tokens = frame_tokens + self.temporal_embedding[:, :num_frames].to(frame_tokens.dtype)
         video_tokens = frame_tokens.flatten(1, 2)  # (B, T*(P+1), D_v)
         video_mask = torch.ones(video_tokens.shape[:-1], dtype=torch.long, device=video_tokens.device)
@@ -102,9 +128,9 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
     def get_image_features(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool | None = False, **kwargs):
         return self.get_video_features(pixel_values, **kwargs)
 
-    def get_video_embeds(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """The language-model inputs (B, Q, D_lm) for videos (B, T, C, H, W)."""
-        return self.get_video_features(pixel_values).pooler_output
+    def get_video_embeds(self, pixel_values: torch.Tensor | None = None, frame_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The language-model inputs (B, Q, D_lm) for videos (B, T, C, H, W) or their ``frame_features``."""
+        return self.get_video_features(pixel_values, frame_features=frame_features).pooler_output
 
     def forward(
         self,
@@ -113,6 +139,7 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         attention_mask: torch.LongTensor | None = None,
         video_embeds: torch.Tensor | None = None,
         captions_per_video: int = 1,
+        frame_features: torch.Tensor | None = None,
         **kwargs,
     ):
         r"""
@@ -122,9 +149,16 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         captions_per_video (`int`, *optional*, defaults to `1`):
             K: the text inputs hold K captions per video, grouped by video (B * K rows). Each video is encoded
             once and its embedding repeated K times, instead of encoding K copies of the video.
+        frame_features (`torch.Tensor` of shape (B, T, P + 1, D_v), *optional*):
+            Precomputed vision-tower outputs (`get_frame_features`) instead of ``pixel_values``: the Q-Former and
+            the projection run (with gradients), the vision tower does not.
         """
         if captions_per_video < 1:
             raise ValueError(f"captions_per_video ({captions_per_video}) must be >= 1.")
+        if frame_features is not None:
+            if pixel_values is not None or video_embeds is not None:
+                raise ValueError("Pass one of pixel_values, frame_features or video_embeds.")
+            video_embeds = self.get_video_embeds(frame_features=frame_features)
         if captions_per_video > 1:
             if video_embeds is None and pixel_values is not None:
                 video_embeds, pixel_values = self.get_video_embeds(pixel_values), None
