@@ -122,14 +122,15 @@ class _EvaluateAtXEEndCallback(TrainerCallback):
         return control
 
 
-class _XEScaledLambda:
-    """A learning-rate factor scaled by ``ratio`` before step ``switch`` (picklable, for checkpoints)."""
+def _xe_scaled_lambda(factor, ratio: float, switch: int):
+    """A learning-rate factor scaled by ``ratio`` before step ``switch``. A plain function on purpose: LambdaLR
+    saves the attributes of callable objects into checkpoints (here a functools.partial, which torch.load's
+    weights-only mode then refuses) but not functions, which the resumed trainer rebuilds identically."""
 
-    def __init__(self, factor, ratio: float, switch: int):
-        self.factor, self.ratio, self.switch = factor, ratio, switch
+    def scaled(step: int) -> float:
+        return factor(step) * (ratio if step < switch else 1.0)
 
-    def __call__(self, step: int) -> float:
-        return self.factor(step) * (self.ratio if step < self.switch else 1.0)
+    return scaled
 
 
 def _reward_name(func) -> str:
@@ -783,7 +784,7 @@ class VideoSCSTTrainer(Trainer):
                 "leave xe_learning_rate unset or choose e.g. 'linear', 'cosine' or 'constant'."
             )
         ratio, switch = self.args.xe_learning_rate / self.args.learning_rate, self.args.xe_warmup_steps
-        scheduler.lr_lambdas = [_XEScaledLambda(f, ratio, switch) for f in scheduler.lr_lambdas]
+        scheduler.lr_lambdas = [_xe_scaled_lambda(f, ratio, switch) for f in scheduler.lr_lambdas]
         # LambdaLR applied the unscaled factor at construction; re-apply step 0's.
         for group, base_lr, f in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
             group["lr"] = base_lr * f(scheduler.last_epoch)
