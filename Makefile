@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# DeepSpeed (ZeRO tests on 2 CPU processes) installs without compiling its ops; they JIT-build on first use.
+export DS_BUILD_OPS ?= 0
 
 .PHONY: install demo test bench-scst clean
 

@@ -580,25 +580,35 @@ class VideoSCSTTrainer(Trainer):
                     peft_model, self.processing_class, ids, mask, captions_per_video=k, temperature=self.args.temperature, **visual
                 )
 
-    def _generate(self, model, video_embeds: torch.Tensor):
+    def _encode_and_generate(self, model, pixel_values: torch.Tensor, columns: dict):
+        """Encode the batch once and decode the greedy captions (when needed) and the K rollouts from it.
+
+        Returns ``(loss_visual, greedy_ids, sample_ids, sample_mask)``."""
         processor = self.processing_class
+        zero3 = self._is_zero3()
+        if not zero3:
+            with self._timed("encode"):
+                video_embeds, loss_visual = self._visual_inputs(model, pixel_values, columns)
+        # Unwraps DDP; under ZeRO-3 gathers the partitioned parameters (TRL's helper), so the encoding, which
+        # reads top-level parameters outside the engine's forward, happens inside it.
         with unwrap_model_for_generation(model, self.accelerator) as unwrapped:
+            if zero3:
+                with self._timed("encode"):
+                    video_embeds, loss_visual = self._visual_inputs(model, pixel_values, columns)
             captioner = unwrap_captioner(unwrapped)
-            greedy_ids = None
-            if self._needs_greedy:
-                greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
-            sample_ids, sample_mask = generate_captions(captioner, processor, video_embeds, self.rollout_config)
-        return greedy_ids, sample_ids, sample_mask
+            with self._timed("generate"):
+                greedy_ids = None
+                if self._needs_greedy:
+                    greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
+                sample_ids, sample_mask = generate_captions(captioner, processor, video_embeds, self.rollout_config)
+        return loss_visual, greedy_ids, sample_ids, sample_mask
 
     def _rl_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
         args, processor = self.args, self.processing_class
         k = args.num_generations
         batch_size = pixel_values.shape[0]
         device = pixel_values.device
-        with self._timed("encode"):
-            video_embeds, loss_visual = self._visual_inputs(model, pixel_values, columns)
-        with self._timed("generate"):
-            greedy_ids, sample_ids, sample_mask = self._generate(model, video_embeds)
+        loss_visual, greedy_ids, sample_ids, sample_mask = self._encode_and_generate(model, pixel_values, columns)
 
         with self._timed("reward"):
             sample_texts = processor.decode_captions(sample_ids)
@@ -799,17 +809,19 @@ class VideoSCSTTrainer(Trainer):
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate needs an eval_dataset (pass it to the trainer or to evaluate).")
-        scores, _ = evaluate_captioner(
-            self.model,
-            self.processing_class,
-            dataset,
-            self.data_collator,
-            references_column=self.args.references_column,
-            batch_size=self.args.per_device_eval_batch_size,
-            num_beams=self.args.eval_num_beams,
-            max_new_tokens=self.args.max_completion_length,
-            show_progress=not self.args.disable_tqdm,
-        )
+        # Under ZeRO-3 the parameters are gathered for decoding (a no-op otherwise).
+        with unwrap_model_for_generation(self.model_wrapped, self.accelerator) as unwrapped:
+            scores, _ = evaluate_captioner(
+                unwrapped,
+                self.processing_class,
+                dataset,
+                self.data_collator,
+                references_column=self.args.references_column,
+                batch_size=self.args.per_device_eval_batch_size,
+                num_beams=self.args.eval_num_beams,
+                max_new_tokens=self.args.max_completion_length,
+                show_progress=not self.args.disable_tqdm,
+            )
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in scores.items()}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
@@ -819,9 +831,18 @@ class VideoSCSTTrainer(Trainer):
         # Evaluation logs can happen between two training logs (and with the model in train mode): only the
         # training log takes the accumulated step metrics.
         if "loss" in logs:
-            for key, values in self._step_metrics.items():
-                logs[key] = sum(values) / len(values)
+            local = {key: sum(values) / len(values) for key, values in self._step_metrics.items()}
             self._step_metrics.clear()
+            if self.accelerator.num_processes > 1:
+                # Every process logs (a collective): average each metric over the processes that have it.
+                from accelerate.utils import gather_object
+
+                merged: defaultdict[str, list[float]] = defaultdict(list)
+                for metrics in gather_object([local]):
+                    for key, value in metrics.items():
+                        merged[key].append(value)
+                local = {key: sum(values) / len(values) for key, values in merged.items()}
+            logs.update(local)
         super().log(logs, start_time)
 
     def metrics_table(self, final_metrics: dict[str, float] | None = None, keys=("cider_d", "bleu_4")) -> str:

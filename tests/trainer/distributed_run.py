@@ -1,0 +1,89 @@
+"""One short SCST run, for the distributed tests: launched with accelerate (2 CPU processes over gloo, DDP or
+DeepSpeed ZeRO) or as a single process; writes the logged losses and the final parameters to --out.
+
+Rollouts are beam searches and the reward is a function of the text, so that every process configuration
+sees the same captions and the runs can be compared number for number.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def distinct_words(completions, **kwargs):
+    return [len(set(c.split())) + 0.1 * c.split().count("a") for c in completions]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--per_device_batch", type=int, required=True)
+    parser.add_argument("--zero_stage", type=int, default=0)
+    parser.add_argument("--trainable_vision", action="store_true")
+    cli = parser.parse_args()
+
+    from accelerate import PartialState
+
+    if cli.zero_stage:
+        # DeepSpeed on CPU: force gloo before the training arguments build their state (../shared/FACTS.md).
+        PartialState(backend="gloo")
+
+    import torch
+
+    from helpers import make_args, make_model_and_processor
+    from hf_vidcap.data import build_shapes_tokenizer, load_shapes_dataset
+    from hf_vidcap.trainer import VideoSCSTTrainer
+
+    dataset = load_shapes_dataset(cli.data)["train"].select(range(8))
+    model, processor = make_model_and_processor(build_shapes_tokenizer())
+    if not cli.trainable_vision:
+        model.vision_model.requires_grad_(False)
+    extra = {}
+    if cli.zero_stage:
+        zero = {"stage": cli.zero_stage}
+        if cli.zero_stage == 3:
+            zero["stage3_gather_16bit_weights_on_model_save"] = True
+        extra = dict(
+            deepspeed={
+                "zero_optimization": zero,
+                "train_micro_batch_size_per_gpu": "auto",
+                "train_batch_size": "auto",
+                "gradient_accumulation_steps": "auto",
+                "gradient_clipping": "auto",
+                "zero_allow_untested_optimizer": True,
+                "zero_force_ds_cpu_optimizer": False,
+            },
+            accelerator_config={"use_configured_state": True},
+        )
+    args = make_args(
+        os.path.join(cli.out, "run"), per_device_train_batch_size=cli.per_device_batch, max_steps=2, optim="sgd",
+        learning_rate=0.05, rollout="beam", baseline="beam_mean", num_generations=3, max_grad_norm=0.0,
+        dataloader_drop_last=True, **extra,
+    )
+    trainer = VideoSCSTTrainer(model, distinct_words, args, train_dataset=dataset, processing_class=processor)
+    trainer.train()
+    state = trainer.accelerator.state
+    if trainer.is_world_process_zero():
+        if cli.zero_stage == 3:
+            params = trainer.accelerator.get_state_dict(trainer.model_wrapped)
+        else:
+            params = trainer.accelerator.unwrap_model(trainer.model).state_dict()
+        torch.save({k: v.detach().float().cpu() for k, v in params.items()}, os.path.join(cli.out, "params.pt"))
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        with open(os.path.join(cli.out, "result.json"), "w") as handle:
+            json.dump({"losses": losses, "num_processes": state.num_processes, "distributed_type": str(state.distributed_type)}, handle)
+    elif cli.zero_stage == 3:
+        trainer.accelerator.get_state_dict(trainer.model_wrapped)  # a collective: every rank takes part
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
