@@ -1,0 +1,244 @@
+"""Where one SCST step's time goes, on CPU, for a tiny and a ~20M-parameter BLIP-2 video captioner, side by side
+with a naive loop that re-encodes the video for every caption.
+
+Per model: a short XE warm-up (so captions end with eos as a trained captioner's do), then R rounds, each of
+VideoSCSTTrainer steps and of naive steps on the same model and batches (32 videos, K = 5 samples + the greedy
+baseline, CIDEr-D reward in SCST mode). The trainer's own phase timings (``trainer.step_timings``: encode,
+generate, reward, teacher-forced forward, backward, optimizer, whole step) give the split; "other" is the rest of
+the step (data collation, logging, the Trainer loop). Reported: per-phase medians, captions/s, the share of
+reward + other in the step (goal <= 10 %), videos through the vision tower and generate calls per step, and the naive/trainer ratio
+of step times (median of the per-round ratios, the rounds interleaved).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py            # about 6 minutes on 2 cores
+
+Writes benchmarks/results/scst_step.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from hf_vidcap import VideoBlip2Processor
+from hf_vidcap.captioning import make_generation_config, trim_at_eos
+from hf_vidcap.data import ShapesWorldConfig, VideoCaptionCollator, build_shapes_tokenizer, generate_shapes_dataset, load_shapes_dataset
+from hf_vidcap.models import create_tiny_video_blip2
+from hf_vidcap.rewards import get_cider_d_reward
+from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
+
+MODELS = {
+    "tiny": dict(),
+    "20M": dict(image_size=64, patch_size=8, hidden_size=256, num_query_tokens=32, text_hidden_size=512, num_layers=4),
+}
+PHASES = ("encode", "generate", "reward", "forward", "backward", "optimizer")
+
+
+def config(out: str, **kwargs) -> VideoSCSTConfig:
+    defaults = dict(
+        output_dir=out, use_cpu=True, per_device_train_batch_size=32, num_generations=5, max_completion_length=16,
+        save_strategy="no", logging_steps=1000, disable_tqdm=True, report_to="none", lr_scheduler_type="constant",
+        learning_rate=1e-5, seed=0,
+    )
+    defaults.update(kwargs)
+    return VideoSCSTConfig(**defaults)
+
+
+class NaiveSCST:
+    """The textbook loop: every caption sees its own copy of the video, so the vision tower runs B (greedy) +
+    B * K (sampling) + B * K (teacher-forced loss) times per step. Same decoding, reward and loss as the trainer."""
+
+    def __init__(self, model, processor, reward, k: int, max_len: int, lr: float):
+        self.model, self.processor, self.reward, self.k = model, processor, reward, k
+        self.greedy = make_generation_config(processor, max_len)
+        self.sample = make_generation_config(processor, max_len, do_sample=True)
+        self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+
+    def _generate(self, pixel_values, config):
+        prefix = torch.tensor([self.processor.prefix_ids()] * pixel_values.shape[0])
+        out = self.model.generate(pixel_values=pixel_values, input_ids=prefix, generation_config=config)
+        return trim_at_eos(out[:, prefix.shape[1] :], config.eos_token_id, config.pad_token_id)
+
+    def step(self, batch) -> dict[str, float]:
+        times, k = {}, self.k
+        start = time.perf_counter()
+        pixel_values, columns = batch["pixel_values"], batch["columns"]
+        self.model.eval()
+        with torch.no_grad():
+            t = time.perf_counter()
+            greedy_ids, _ = self._generate(pixel_values, self.greedy)
+            sample_ids, sample_mask = self._generate(pixel_values.repeat_interleave(k, 0), self.sample)
+            times["generate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        texts = self.processor.decode_captions(sample_ids)
+        greedy_texts = self.processor.decode_captions(greedy_ids)
+        refs = columns["captions"]
+        rewards = torch.tensor(self.reward(texts, captions=[r for r in refs for _ in range(k)]))
+        baseline = torch.tensor(self.reward(greedy_texts, captions=refs)).repeat_interleave(k)
+        times["reward"] = time.perf_counter() - t
+        self.model.train()
+        t = time.perf_counter()
+        prefix = torch.tensor([self.processor.prefix_ids()] * sample_ids.shape[0])
+        input_ids = torch.cat([prefix, sample_ids], 1)
+        attention = torch.cat([torch.ones_like(prefix), sample_mask], 1)
+        logits = self.model(pixel_values=pixel_values.repeat_interleave(k, 0), input_ids=input_ids, attention_mask=attention).logits
+        logprobs = torch.log_softmax(logits[:, prefix.shape[1] - 1 : -1].float(), -1).gather(-1, sample_ids.unsqueeze(-1)).squeeze(-1)
+        loss = -((rewards - baseline) * (logprobs * sample_mask).sum(1)).mean()
+        times["forward"] = time.perf_counter() - t
+        t = time.perf_counter()
+        loss.backward()
+        times["backward"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        times["optimizer"] = time.perf_counter() - t
+        times["step"] = time.perf_counter() - start
+        return times
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_model(name: str, kwargs: dict, dataset, tokenizer, cli, workdir: Path) -> dict:
+    torch.manual_seed(0)
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=kwargs.get("num_query_tokens", 8), image_size=64)
+    model = create_tiny_video_blip2(tokenizer, **kwargs)
+    num_params = sum(p.numel() for p in model.parameters())
+    collator = VideoCaptionCollator(processor, num_frames=8)
+    train = dataset["train"]
+    reward = get_cider_d_reward(train["captions"])
+
+    xe_steps = cli.xe_steps[name]
+    xe = VideoSCSTTrainer(
+        model, reward, config(str(workdir / "xe"), max_steps=xe_steps, xe_warmup_steps=xe_steps, learning_rate=3e-3),
+        train, None, processor, collator,
+    )
+    xe.train()
+
+    vision_calls, generate_calls = [0], [0]
+    # Videos through the vision tower: the hook sees (videos * frames) images per call.
+    model.vision_model.register_forward_hook(
+        lambda module, args, kwargs, output: vision_calls.__setitem__(0, vision_calls[0] + kwargs["pixel_values"].shape[0] / 8),
+        with_kwargs=True,
+    )
+    original_generate = model.language_model.generate
+
+    def counted_generate(*args, **kw):
+        generate_calls[0] += 1
+        return original_generate(*args, **kw)
+
+    model.language_model.generate = counted_generate
+    naive = NaiveSCST(model, processor, reward, k=5, max_len=16, lr=1e-5)
+    batches = [collator([train[(s * 32 + i) % len(train)] for i in range(32)]) for s in range(2)]
+    trainer_steps, naive_steps, ratios = [], [], []
+    calls = {"trainer": [], "naive": []}
+    for round_ in range(cli.rounds):
+        trainer = VideoSCSTTrainer(
+            model, reward, config(str(workdir / f"scst{round_}"), max_steps=cli.warmup + cli.steps, seed=round_),
+            train, None, processor, collator,
+        )
+        vision_calls[0] = generate_calls[0] = 0
+        trainer.train()
+        measured = trainer.step_timings[cli.warmup :]
+        calls["trainer"].append((vision_calls[0] / (cli.warmup + cli.steps), generate_calls[0] / (cli.warmup + cli.steps)))
+        trainer_steps += measured
+        vision_calls[0] = generate_calls[0] = 0
+        naive_round = []
+        for s in range(cli.warmup + cli.steps):
+            times = naive.step(batches[s % 2])
+            if s >= cli.warmup:
+                naive_round.append(times)
+        calls["naive"].append((vision_calls[0] / (cli.warmup + cli.steps), generate_calls[0] / (cli.warmup + cli.steps)))
+        naive_steps += naive_round
+        ratios.append(median([t["step"] for t in naive_round]) / median([t["step"] for t in measured]))
+        print(f"[{name}] round {round_}: trainer {median([t['step'] for t in measured]) * 1e3:.1f} ms, naive "
+              f"{median([t['step'] for t in naive_round]) * 1e3:.1f} ms", flush=True)
+
+    def split(steps):
+        out = {phase: median([t.get(phase, 0.0) for t in steps]) * 1e3 for phase in (*PHASES, "step")}
+        others = [t["step"] - sum(t.get(p, 0.0) for p in PHASES) for t in steps]
+        out["other"] = median(others) * 1e3
+        # The share of the step that is neither a forward/backward pass, generation nor the optimizer, per step.
+        overhead = [(t.get("reward", 0.0) + o) / t["step"] for t, o in zip(steps, others)]
+        out["reward_plus_other_share"] = median(overhead)
+        return out
+
+    trainer_split, naive_split = split(trainer_steps), split(naive_steps)
+    return {
+        "model": name,
+        "parameters": num_params,
+        "trainer_ms": trainer_split,
+        "naive_ms": naive_split,
+        "captions_per_s": {"trainer": 32 * 5 / trainer_split["step"] * 1e3, "naive": 32 * 5 / naive_split["step"] * 1e3},
+        "naive_over_trainer_step_ratio": {"median": median(ratios), "rounds": ratios},
+        "videos_encoded_per_step": {k: median([c[0] for c in v]) for k, v in calls.items()},
+        "generate_calls_per_step": {k: median([c[1] for c in v]) for k, v in calls.items()},
+        "xe_warmup_steps": xe_steps,
+    }
+
+
+def to_markdown(results: dict) -> str:
+    lines = [
+        "# One SCST step on CPU: where the time goes",
+        "",
+        f"32 videos x 8 frames, K = 5 samples + greedy baseline, CIDEr-D reward (SCST mode), full fine-tuning, "
+        f"{results['threads']} threads; medians over {results['rounds']} interleaved rounds of {results['steps']} steps "
+        f"(after {results['warmup']} warm-up steps each). `python benchmarks/scst_step.py`.",
+        "",
+        "| model | loop | encode | generate | reward | forward | backward | optimizer | other | step (ms) | captions/s | reward+other share | videos encoded/step | generate calls/step |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["models"]:
+        for loop in ("trainer", "naive"):
+            s = r[f"{loop}_ms"]
+            encode = f"{s['encode']:.1f}" if loop == "trainer" else "(in generate/forward)"
+            lines.append(
+                f"| {r['model']} ({r['parameters'] / 1e6:.1f}M) | {loop} | {encode} | {s['generate']:.1f} | {s['reward']:.1f} | "
+                f"{s['forward']:.1f} | {s['backward']:.1f} | {s['optimizer']:.1f} | {s['other']:.1f} | {s['step']:.1f} | "
+                f"{r['captions_per_s'][loop]:.0f} | {100 * s['reward_plus_other_share']:.1f}% | "
+                f"{r['videos_encoded_per_step'][loop]:.0f} | {r['generate_calls_per_step'][loop]:.0f} |"
+            )
+    lines += ["", "Naive / trainer step time (median of per-round ratios):", ""]
+    for r in results["models"]:
+        ratio = r["naive_over_trainer_step_ratio"]
+        lines.append(f"- {r['model']}: {ratio['median']:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratio['rounds'])})")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--xe_steps_tiny", type=int, default=150)
+    parser.add_argument("--xe_steps_20m", type=int, default=40)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "scst_step"))
+    cli = parser.parse_args()
+    cli.xe_steps = {"tiny": cli.xe_steps_tiny, "20M": cli.xe_steps_20m}
+
+    tokenizer = build_shapes_tokenizer()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        data_dir = generate_shapes_dataset(workdir / "shapes", ShapesWorldConfig(num_train=64, num_validation=8, num_test=8, seed=0))
+        dataset = load_shapes_dataset(data_dir)
+        results = {
+            "threads": torch.get_num_threads(), "rounds": cli.rounds, "steps": cli.steps, "warmup": cli.warmup,
+            "torch": torch.__version__, "models": [],
+        }
+        for name in cli.models:
+            results["models"].append(bench_model(name, MODELS[name], dataset, tokenizer, cli, workdir / name))
+    Path(cli.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(cli.out + ".json").write_text(json.dumps(results, indent=2) + "\n")
+    Path(cli.out + ".md").write_text(to_markdown(results))
+    print(to_markdown(results))
+
+
+if __name__ == "__main__":
+    main()
