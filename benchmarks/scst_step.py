@@ -9,7 +9,8 @@ the step (data collation, logging, the Trainer loop). Reported: per-phase median
 reward + other in the step (goal <= 10 %), videos through the vision tower and generate calls per step, and the naive/trainer ratio
 of step times (median of the per-round ratios, the rounds interleaved).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py            # about 6 minutes on 2 cores
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py                 # about 30 minutes on 2 cores
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py --models tiny   # about 2 minutes
 
 Writes benchmarks/results/scst_step.json and .md.
 """
@@ -32,10 +33,12 @@ from hf_vidcap.models import create_tiny_video_blip2
 from hf_vidcap.rewards import get_cider_d_reward
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
-MODELS = {
+SIZES = {
     "tiny": dict(),
     "20M": dict(image_size=64, patch_size=8, hidden_size=256, num_query_tokens=32, text_hidden_size=512, num_layers=4),
 }
+# name: (size, vision tower frozen after the XE warm-up; the trainer then caches its outputs across epochs)
+MODELS = {"tiny": ("tiny", False), "tiny_frozen_vision": ("tiny", True), "20M": ("20M", False)}
 PHASES = ("encode", "generate", "reward", "forward", "backward", "optimizer")
 
 
@@ -105,7 +108,9 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_model(name: str, kwargs: dict, dataset, tokenizer, cli, workdir: Path) -> dict:
+def bench_model(name: str, dataset, tokenizer, cli, workdir: Path) -> dict:
+    size, frozen_vision = MODELS[name]
+    kwargs = SIZES[size]
     torch.manual_seed(0)
     processor = VideoBlip2Processor(tokenizer, num_query_tokens=kwargs.get("num_query_tokens", 8), image_size=64)
     model = create_tiny_video_blip2(tokenizer, **kwargs)
@@ -114,12 +119,14 @@ def bench_model(name: str, kwargs: dict, dataset, tokenizer, cli, workdir: Path)
     train = dataset["train"]
     reward = get_cider_d_reward(train["captions"])
 
-    xe_steps = cli.xe_steps[name]
+    xe_steps = cli.xe_steps[size]
     xe = VideoSCSTTrainer(
         model, reward, config(str(workdir / "xe"), max_steps=xe_steps, xe_warmup_steps=xe_steps, learning_rate=3e-3),
         train, None, processor, collator,
     )
     xe.train()
+    if frozen_vision:
+        model.vision_model.requires_grad_(False)
 
     vision_calls, generate_calls = [0], [0]
     # Videos through the vision tower: the hook sees (videos * frames) images per call.
@@ -140,7 +147,8 @@ def bench_model(name: str, kwargs: dict, dataset, tokenizer, cli, workdir: Path)
     calls = {"trainer": [], "naive": []}
     for round_ in range(cli.rounds):
         trainer = VideoSCSTTrainer(
-            model, reward, config(str(workdir / f"scst{round_}"), max_steps=cli.warmup + cli.steps, seed=round_),
+            model, reward,
+            config(str(workdir / f"scst{round_}"), max_steps=cli.warmup + cli.steps, seed=round_, cache_video_features=frozen_vision),
             train, None, processor, collator,
         )
         vision_calls[0] = generate_calls[0] = 0
@@ -172,6 +180,7 @@ def bench_model(name: str, kwargs: dict, dataset, tokenizer, cli, workdir: Path)
     trainer_split, naive_split = split(trainer_steps), split(naive_steps)
     return {
         "model": name,
+        "vision_tower": "frozen, outputs cached" if frozen_vision else "trained",
         "parameters": num_params,
         "trainer_ms": trainer_split,
         "naive_ms": naive_split,
@@ -187,7 +196,8 @@ def to_markdown(results: dict) -> str:
     lines = [
         "# One SCST step on CPU: where the time goes",
         "",
-        f"32 videos x 8 frames, K = 5 samples + greedy baseline, CIDEr-D reward (SCST mode), full fine-tuning, "
+        f"32 videos x 8 frames, K = 5 samples + greedy baseline, CIDEr-D reward (SCST mode), every parameter trained "
+        f"unless the vision tower is frozen, "
         f"{results['threads']} threads; medians over {results['rounds']} interleaved rounds of {results['steps']} steps "
         f"(after {results['warmup']} warm-up steps each). `python benchmarks/scst_step.py`.",
         "",
@@ -199,7 +209,7 @@ def to_markdown(results: dict) -> str:
             s = r[f"{loop}_ms"]
             encode = f"{s['encode']:.1f}" if loop == "trainer" else "(in generate/forward)"
             lines.append(
-                f"| {r['model']} ({r['parameters'] / 1e6:.1f}M) | {loop} | {encode} | {s['generate']:.1f} | {s['reward']:.1f} | "
+                f"| {r['model']} ({r['parameters'] / 1e6:.1f}M, vision {r['vision_tower']}) | {loop} | {encode} | {s['generate']:.1f} | {s['reward']:.1f} | "
                 f"{s['forward']:.1f} | {s['backward']:.1f} | {s['optimizer']:.1f} | {s['other']:.1f} | {s['step']:.1f} | "
                 f"{r['captions_per_s'][loop]:.0f} | {100 * s['reward_plus_other_share']:.1f}% | "
                 f"{r['videos_encoded_per_step'][loop]:.0f} | {r['generate_calls_per_step'][loop]:.0f} |"
@@ -233,8 +243,13 @@ def main():
             "torch": torch.__version__, "models": [],
         }
         for name in cli.models:
-            results["models"].append(bench_model(name, MODELS[name], dataset, tokenizer, cli, workdir / name))
+            results["models"].append(bench_model(name, dataset, tokenizer, cli, workdir / name))
     Path(cli.out).parent.mkdir(parents=True, exist_ok=True)
+    previous = Path(cli.out + ".json")
+    if previous.exists() and set(cli.models) != set(MODELS):
+        # A partial run (--models ...) replaces its models' rows and keeps the others'.
+        kept = [r for r in json.loads(previous.read_text())["models"] if r["model"] not in cli.models]
+        results["models"] = sorted(kept + results["models"], key=lambda r: list(MODELS).index(r["model"]))
     Path(cli.out + ".json").write_text(json.dumps(results, indent=2) + "\n")
     Path(cli.out + ".md").write_text(to_markdown(results))
     print(to_markdown(results))

@@ -116,9 +116,10 @@ class _DiversityReward:
 def get_diversity_reward(orders: Sequence[int] = (3, 4), smoothing: float = 1.0, normalize: bool = True) -> _DiversityReward:
     """Sequence-level exploration diversity: sample j of a video gets ``(2 / K) * sum_k d(y_j, y_k)`` over the K
     samples of the same video (``group_ids``), with d = `bleu_distance` (BLEU-3 + BLEU-4 by default, as the
-    paper). The paper's baseline for this term is the mean pairwise distance ``(1 / K^2) sum_j sum_k d``; the
-    trainer's group-mean baseline gives exactly that (a reward only scores). A video with a single sample gets
-    `None` (not applicable).
+    paper). The paper gives this term its own baseline, the mean pairwise distance ``(1 / K^2) sum_j sum_k d``;
+    `VideoSCSTConfig(exploration_alpha=...)` trains the full objective (precision and diversity, each with its
+    baseline) without this reward; as a plain reward it shares the trainer's baseline. A video with a single
+    sample gets `None` (not applicable).
 
     Args:
         orders (`tuple[int]`, *optional*, defaults to `(3, 4)`): BLEU orders summed into the distance.

@@ -218,6 +218,11 @@ class VideoSCSTConfig(TrainingArguments):
             )
         if self.baseline in ("beam_vs_greedy", "beam_mean") and self.rollout != "beam":
             raise ValueError(f"baseline={self.baseline!r} scores beam-searched captions; set rollout='beam'.")
+        if self.baseline == "beam_vs_greedy" and self.num_beams < 2:
+            raise ValueError(
+                "baseline='beam_vs_greedy' with num_beams=1 compares greedy decoding with itself (zero advantage); "
+                "set num_beams > 1 (e.g. 5)."
+            )
         if self.baseline == "leave_one_out" and self.num_generations < 2:
             raise ValueError(
                 "baseline='leave_one_out' averages the other captions of a video; set num_generations >= 2 or use "

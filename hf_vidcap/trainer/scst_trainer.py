@@ -22,6 +22,7 @@ from trl.models.utils import unwrap_model_for_generation
 from ..captioning import caption_token_logprobs, generate_captions, make_generation_config, unwrap_captioner
 from ..data.collator import VideoCaptionCollator
 from ..evaluation import evaluate_captioner
+from ..metrics.text import normalize_caption
 from .scst_config import VideoSCSTConfig
 
 RewardFunc = Callable[..., list]
@@ -631,7 +632,8 @@ class VideoSCSTTrainer(Trainer):
                 rewards - baselines, rewards, valid, args.scale_rewards, batch_std=self._batch_std(rewards, valid)
             )
             if args.exploration_alpha is not None:
-                diversity, diversity_adv = diversity_advantages(sample_texts, k, self._distance)
+                normalized = [normalize_caption(text) for text in sample_texts]
+                diversity, diversity_adv = diversity_advantages(normalized, k, self._distance)
                 diversity_adv = scale_advantages(
                     diversity_adv, diversity, valid, args.scale_rewards, batch_std=self._batch_std(diversity, valid)
                 )

@@ -83,6 +83,7 @@ def test_diversity_advantages_by_hand():
         (dict(baseline="beam_mean"), "set rollout='beam'"),
         (dict(baseline="beam_vs_greedy"), "set rollout='beam'"),
         (dict(rollout="beam", num_beams=2, num_generations=3), r"num_beams \(2\) must be >= num_generations \(3\)"),
+        (dict(rollout="beam", baseline="beam_vs_greedy", num_generations=1), "set num_beams > 1"),
         (dict(rollout="nucleus"), "rollout"),
         (dict(scale_rewards="std"), "scale_rewards"),
         (dict(scale_rewards="group", num_generations=1), "needs num_generations >= 2"),
