@@ -645,12 +645,12 @@ class VideoSCSTTrainer(Trainer):
             references = None
             if args.teacher_forcing_weight > 0 or args.xe_weight > 0:
                 references = self._choose_references(columns)
+                reference_ids = processor.caption_ids(references, args.max_completion_length)
             ref_rewards = None
             if args.teacher_forcing_weight > 0:
                 g = args.xe_captions_per_video
                 ref_extra = {"greedy_completions": [t for t in greedy_texts for _ in range(g)]} if greedy_ids is not None else {}
-                ref_ids = processor.caption_ids(references, args.max_completion_length)
-                ref_rewards, _, ref_valid = self._compute_rewards(references, ref_ids, columns, repeats=g, extra=ref_extra)
+                ref_rewards, _, ref_valid = self._compute_rewards(references, reference_ids, columns, repeats=g, extra=ref_extra)
                 ref_rewards = torch.where(ref_valid, ref_rewards, 0.0)
 
         with self._timed("forward"):
@@ -658,7 +658,7 @@ class VideoSCSTTrainer(Trainer):
             if references is not None:
                 # The references join the K captions of their video in one teacher-forced forward.
                 g = args.xe_captions_per_video
-                ref_ids, ref_mask = processor.pad_captions(processor.caption_ids(references, args.max_completion_length))
+                ref_ids, ref_mask = processor.pad_captions(reference_ids)
                 ids, mask = _interleave_groups([(sample_ids, sample_mask, k), (ref_ids.to(device), ref_mask.to(device), g)], batch_size)
                 rows_per_video = k + g
             outputs = caption_token_logprobs(
