@@ -3,46 +3,18 @@ import math
 import pytest
 import torch
 
-from hf_vidcap import VideoBlip2Processor
-from hf_vidcap.models import create_tiny_video_blip2
+from helpers import RecordingReward, make_args, make_model_and_processor
 from hf_vidcap.rewards import get_cider_d_reward
-from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
-
-
-def _args(tmp_path, **kwargs):
-    defaults = dict(
-        output_dir=str(tmp_path), use_cpu=True, per_device_train_batch_size=4, per_device_eval_batch_size=8,
-        max_steps=2, learning_rate=1e-3, num_generations=3, max_completion_length=8, save_strategy="no",
-        logging_steps=1, disable_tqdm=True, seed=0,
-    )
-    defaults.update(kwargs)
-    return VideoSCSTConfig(**defaults)
-
-
-def _model_and_processor(tokenizer):
-    torch.manual_seed(0)
-    model = create_tiny_video_blip2(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_query_tokens=4, text_hidden_size=32, num_frames=8)
-    return model, VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
-
-
-class RecordingReward:
-    __name__ = "recording"
-
-    def __init__(self, value=None):
-        self.calls, self.value = [], value
-
-    def __call__(self, completions, **kwargs):
-        self.calls.append({"completions": completions, **kwargs})
-        return [self.value if self.value is not None else float(len(c.split())) for c in completions]
+from hf_vidcap.trainer import VideoSCSTTrainer
 
 
 @pytest.mark.parametrize("xe_warmup_steps", [1, 0])
 def test_two_steps_change_every_trainable_parameter(tmp_path, tokenizer, shapes_dataset, xe_warmup_steps):
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     reward = get_cider_d_reward(shapes_dataset["train"]["captions"])
     trainer = VideoSCSTTrainer(
-        model, [reward, RecordingReward()], _args(tmp_path, xe_warmup_steps=xe_warmup_steps, reward_weights=[1.0, 0.1]),
+        model, [reward, RecordingReward()], make_args(tmp_path, xe_warmup_steps=xe_warmup_steps, reward_weights=[1.0, 0.1]),
         train_dataset=shapes_dataset["train"], processing_class=processor,
     )
     trainer.train()
@@ -56,9 +28,9 @@ def test_two_steps_change_every_trainable_parameter(tmp_path, tokenizer, shapes_
 
 
 def test_rewards_receive_columns_groups_and_k_samples(tmp_path, tokenizer, shapes_dataset):
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     reward = RecordingReward()
-    trainer = VideoSCSTTrainer(model, reward, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer = VideoSCSTTrainer(model, reward, make_args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
     trainer.train()
     sampled, greedy = reward.calls  # samples first, then the greedy baseline captions
     assert len(sampled["completions"]) == 4 * 3 and len(greedy["completions"]) == 4
@@ -80,13 +52,13 @@ def test_video_aware_and_online_rewards_in_training(tmp_path, tokenizer, shapes_
     from hf_vidcap.rewards import get_clip_r_reward, get_discriminator_reward
     from hf_vidcap.testing import tiny_clip_embedder
 
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     embedder = tiny_clip_embedder()
     clip_r = get_clip_r_reward(embedder)
     discriminator = get_discriminator_reward(embedder, hidden_size=16)
     before = [p.detach().clone() for p in discriminator.discriminator.parameters()]
     trainer = VideoSCSTTrainer(
-        model, [clip_r, discriminator], _args(tmp_path, max_steps=2), train_dataset=shapes_dataset["train"], processing_class=processor
+        model, [clip_r, discriminator], make_args(tmp_path, max_steps=2), train_dataset=shapes_dataset["train"], processing_class=processor
     )
     trainer.train()
     # 2 steps x 4 videos, each encoded once for the K samples and the greedy caption.
@@ -102,27 +74,27 @@ def test_video_aware_and_online_rewards_in_training(tmp_path, tokenizer, shapes_
     [(float("nan"), r"reward function 'recording' returned nan for completion .* of sample"), (None, "every reward function returned None")],
 )
 def test_bad_reward_values_are_errors(tmp_path, tokenizer, shapes_dataset, value, match):
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     reward = RecordingReward(value) if value is not None else (lambda completions, **kw: [None] * len(completions))
-    trainer = VideoSCSTTrainer(model, reward, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer = VideoSCSTTrainer(model, reward, make_args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
     with pytest.raises(ValueError, match=match):
         trainer.train()
 
 
 def test_reward_returning_wrong_length_is_an_error(tmp_path, tokenizer, shapes_dataset):
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
 
     def short(completions, **kwargs):
         return [1.0]
 
-    trainer = VideoSCSTTrainer(model, short, _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer = VideoSCSTTrainer(model, short, make_args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
     with pytest.raises(ValueError, match="returned 1 values for 12 completions"):
         trainer.train()
 
 
 def test_xe_learning_rate_applies_before_the_switch(tmp_path, tokenizer, shapes_dataset):
-    model, processor = _model_and_processor(tokenizer)
-    args = _args(tmp_path, max_steps=3, xe_warmup_steps=2, xe_learning_rate=1e-3, learning_rate=1e-5, lr_scheduler_type="constant")
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=3, xe_warmup_steps=2, xe_learning_rate=1e-3, learning_rate=1e-5, lr_scheduler_type="constant")
     trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=shapes_dataset["train"], processing_class=processor)
     trainer.train()
     rates = [entry["learning_rate"] for entry in trainer.state.log_history if "learning_rate" in entry]
@@ -130,9 +102,9 @@ def test_xe_learning_rate_applies_before_the_switch(tmp_path, tokenizer, shapes_
 
 
 def test_evaluate_reports_cider_and_bleu(tmp_path, tokenizer, shapes_dataset):
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     trainer = VideoSCSTTrainer(
-        model, RecordingReward(), _args(tmp_path), train_dataset=shapes_dataset["train"],
+        model, RecordingReward(), make_args(tmp_path), train_dataset=shapes_dataset["train"],
         eval_dataset=shapes_dataset["validation"], processing_class=processor,
     )
     metrics = trainer.evaluate()
@@ -143,10 +115,10 @@ def test_evaluate_reports_cider_and_bleu(tmp_path, tokenizer, shapes_dataset):
 def test_lora_trains_only_adapters(tmp_path, tokenizer, shapes_dataset):
     from peft import LoraConfig
 
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     trainer = VideoSCSTTrainer(
-        model, RecordingReward(), _args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"],
+        model, RecordingReward(), make_args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"],
         processing_class=processor, peft_config=config,
     )
     trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
@@ -157,8 +129,8 @@ def test_lora_trains_only_adapters(tmp_path, tokenizer, shapes_dataset):
 
 
 def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenizer, shapes_dataset):
-    model, processor = _model_and_processor(tokenizer)
-    args = _args(tmp_path, max_steps=2, logging_steps=2, eval_strategy="steps", eval_steps=1)
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=2, logging_steps=2, eval_strategy="steps", eval_steps=1)
     trainer = VideoSCSTTrainer(
         model, RecordingReward(), args, train_dataset=shapes_dataset["train"],
         eval_dataset=shapes_dataset["validation"].select(range(4)), processing_class=processor,
@@ -174,7 +146,7 @@ def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenize
 def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset):
     from hf_vidcap import VideoBlip2Config, VideoBlip2ForConditionalGeneration
 
-    model, processor = _model_and_processor(tokenizer)
+    model, processor = make_model_and_processor(tokenizer)
     t5 = {
         "model_type": "t5", "vocab_size": len(tokenizer), "d_model": 32, "d_kv": 8, "d_ff": 64, "num_layers": 2,
         "num_decoder_layers": 2, "num_heads": 4, "dropout_rate": 0.0, "decoder_start_token_id": tokenizer.pad_token_id,
@@ -185,7 +157,7 @@ def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset)
     torch.nn.init.normal_(model.query_tokens, std=0.5)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     trainer = VideoSCSTTrainer(
-        model, RecordingReward(), _args(tmp_path, xe_warmup_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor
+        model, RecordingReward(), make_args(tmp_path, xe_warmup_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor
     )
     trainer.train()
     unchanged = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
@@ -202,8 +174,8 @@ def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, sha
     import datasets
 
     broken = datasets.Dataset.from_list(rows, features=train.features)
-    model, processor = _model_and_processor(tokenizer)
-    args = _args(tmp_path, max_steps=1, skip_corrupt_videos=True)
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=1, skip_corrupt_videos=True)
     trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=broken, processing_class=processor)
     trainer.train()
     assert trainer.state.log_history[0]["skipped_videos"] == 1.0
