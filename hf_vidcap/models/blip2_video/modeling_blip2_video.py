@@ -63,11 +63,6 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             raise ValueError(
                 f"pixel_values must have shape (B, T, C, H, W) or (B, C, H, W), got {tuple(pixel_values.shape)}."
             )
-        if pixel_values.shape[1] > self.config.num_frames and self.temporal_embedding is not None:
-            raise ValueError(
-                f"pixel_values has {pixel_values.shape[1]} frames but the temporal embedding has "
-                f"config.num_frames={self.config.num_frames} rows; sample fewer frames or raise num_frames."
-            )
         return pixel_values
 
     def get_frame_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -101,8 +96,8 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         if self.temporal_embedding is not None:
             if num_frames > self.temporal_embedding.shape[1]:
                 raise ValueError(
-                    f"{num_frames} frames but the temporal embedding has config.num_frames={self.config.num_frames} "
-                    "rows; sample fewer frames or raise num_frames."
+                    f"the video has {num_frames} frames but the temporal embedding has config.num_frames="
+                    f"{self.config.num_frames} rows; sample fewer frames or raise num_frames."
                 )
             frame_tokens = frame_tokens + self.temporal_embedding[:, :num_frames].to(frame_tokens.dtype)
         video_tokens = frame_tokens.flatten(1, 2)  # (B, T*(P+1), D_v)
