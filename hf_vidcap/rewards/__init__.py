@@ -17,7 +17,10 @@ Two additions to TRL's contract, which `VideoSCSTTrainer` provides:
   cache it by ``video_id`` (or by a digest of the frames), or read a precomputed embedding column instead.
 
 Rewards with state updated during training (the WTF-RL discriminator) set ``online_update = True`` and expose
-``update(human=..., generated=...)``, which the trainer calls once per step.
+``update(human=..., generated=...)``, which the trainer calls once per step. Rewards with a ``state_dict()`` /
+``load_state_dict()`` pair have that state saved in every checkpoint (one file per process) and restored on resume.
+The trainer generates greedy captions for rewards that set ``uses_greedy_completions = True`` even when its
+baseline does not need them.
 """
 
 from .cider_rewards import get_cider_d_reward

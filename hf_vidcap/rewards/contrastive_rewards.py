@@ -70,6 +70,7 @@ class VideoBank:
 
 class _ContrastiveReward:
     __name__ = "contrastive"
+    uses_greedy_completions = True  # the trainer decodes greedy captions for T even without a greedy baseline
 
     def __init__(self, embedder, temperature, bidirectional, references_column, greedy_column, bank, num_mined, videos):
         self.embedder = embedder

@@ -52,6 +52,19 @@ class _DiscriminatorReward:
     def __getstate__(self):
         return {**self.__dict__, "_cache": OrderedDict()}
 
+    def state_dict(self) -> dict:
+        """What changes while training (saved in the trainer's checkpoints, so that a resumed run continues it)."""
+        return {
+            "discriminator": self.discriminator.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self._rng.getstate(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._rng.setstate(state["rng"])
+
     def _embed(self, texts: Sequence[str]) -> torch.Tensor:
         # Ground-truth captions come back every epoch: their embeddings are cached.
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]

@@ -778,6 +778,38 @@ class VideoSCSTTrainer(Trainer):
         # Video-aware rewards (CLIP-R, contrastive, ...) receive the decoded frames with the dataset columns.
         return self._rl_loss(model, pixel_values, {**columns, "video_frames": inputs["video_frames"]})
 
+    # ------------------------------------------------------------------------------------------- checkpoints
+
+    def _reward_state_path(self, checkpoint: str) -> str:
+        # Online rewards update on each process's own batch: every process keeps (and restores) its own state.
+        return os.path.join(checkpoint, f"reward_states_rank{self.accelerator.process_index}.pt")
+
+    def _save_checkpoint(self, model, trial) -> None:
+        super()._save_checkpoint(model, trial)
+        states = {name: func.state_dict() for name, func in zip(self.reward_names, self.reward_funcs) if hasattr(func, "state_dict")}
+        if states:
+            checkpoint = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
+            os.makedirs(checkpoint, exist_ok=True)
+            torch.save(states, self._reward_state_path(checkpoint))
+
+    def _load_optimizer_and_scheduler(self, checkpoint) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        stateful = {name: func for name, func in zip(self.reward_names, self.reward_funcs) if hasattr(func, "load_state_dict")}
+        if checkpoint is None or not stateful:
+            return
+        path = self._reward_state_path(checkpoint)
+        if not os.path.exists(path):
+            raise ValueError(
+                f"{checkpoint} has no saved state for the reward(s) {sorted(stateful)} ({os.path.basename(path)}); "
+                "resume with the rewards it was saved with, or start a new run."
+            )
+        # The states hold optimizer and RNG state written by this trainer (not arbitrary objects).
+        states = torch.load(path, weights_only=False)
+        for name, func in stateful.items():
+            if name not in states:
+                raise ValueError(f"{path} has no state for reward {name!r} (it has {sorted(states)}).")
+            func.load_state_dict(states[name])
+
     def training_step(self, model, inputs, num_items_in_batch=None):
         start = time.perf_counter()
         before = sum(self._phase_times.values())

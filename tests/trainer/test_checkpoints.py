@@ -53,3 +53,26 @@ def test_best_checkpoint_by_cider_is_loaded_at_the_end(tmp_path, tokenizer, shap
     for name, value in model.state_dict().items():
         if name in saved:
             torch.testing.assert_close(value, saved[name])
+
+
+def test_online_reward_state_is_checkpointed_and_resumed(tmp_path, tokenizer, shapes_dataset):
+    from hf_vidcap.rewards import get_discriminator_reward
+    from hf_vidcap.testing import tiny_clip_embedder
+
+    kwargs = dict(max_steps=4, save_strategy="steps", save_steps=2, baseline="leave_one_out")
+
+    def run(resume=None, seed=0):
+        model, processor = make_model_and_processor(tokenizer, seed=seed)
+        torch.manual_seed(seed)
+        discriminator = get_discriminator_reward(tiny_clip_embedder(), hidden_size=16, learning_rate=1e-2)
+        trainer = VideoSCSTTrainer(model, discriminator, make_args(tmp_path / "run", **kwargs), train_dataset=shapes_dataset["train"], processing_class=processor)
+        trainer.train(resume_from_checkpoint=resume)
+        return trainer, discriminator
+
+    full, full_discriminator = run()
+    assert (tmp_path / "run" / "checkpoint-2" / "reward_states_rank0.pt").exists()
+    resumed, discriminator = run(resume=str(tmp_path / "run" / "checkpoint-2"), seed=7)
+    expected, got = _losses(full), _losses(resumed)
+    assert got[3] == pytest.approx(expected[3], rel=1e-5) and got[4] == pytest.approx(expected[4], rel=1e-5)
+    for a, b in zip(full_discriminator.discriminator.parameters(), discriminator.discriminator.parameters()):
+        torch.testing.assert_close(a, b)

@@ -351,3 +351,16 @@ def test_engineering_options_train(tmp_path, tokenizer, shapes_dataset, kwargs):
     assert math.isfinite(trainer.state.log_history[0]["loss"])
     assert any(not torch.equal(p, before[n]) for n, p in model.named_parameters())
     assert set(trainer.step_timings[0]) >= {"encode", "generate", "reward", "forward", "backward", "optimizer", "step"}
+
+
+def test_rewards_that_use_greedy_captions_get_them_without_a_greedy_baseline(tmp_path, tokenizer, shapes_dataset):
+    class NeedsGreedy(RecordingReward):
+        uses_greedy_completions = True
+
+    model, processor = make_model_and_processor(tokenizer)
+    generate = _count_calls(model.language_model, "generate")
+    reward = NeedsGreedy()
+    args = make_args(tmp_path, max_steps=1, baseline="leave_one_out")
+    VideoSCSTTrainer(model, reward, args, train_dataset=shapes_dataset["train"], processing_class=processor).train()
+    assert len(generate) == 2 and len(reward.calls) == 1  # greedy decoded, but not scored (no greedy baseline)
+    assert len(reward.calls[0]["greedy_completions"]) == 12
