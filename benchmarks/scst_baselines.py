@@ -11,7 +11,7 @@ document frequencies), then score the test split with greedy decoding:
 - exploration: K = 5 samples, greedy baseline for CIDEr-D, alpha = 0.75 with the BLEU-3 + BLEU-4 diversity term
   and its own baseline (sequence-level exploration).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_baselines.py --seeds 0 1     # about 30 minutes
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_baselines.py --seeds 0 1     # about 35 minutes
 
 Writes benchmarks/results/scst_baselines.json and .md.
 """
@@ -33,8 +33,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from scst_vs_xe import config, test_scores  # noqa: E402
 
 from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor  # noqa: E402
+from hf_vidcap.captioning import generate_captions, make_generation_config  # noqa: E402
 from hf_vidcap.data import VideoCaptionCollator, load_shapes_dataset  # noqa: E402
 from hf_vidcap.evaluation import generate_for_dataset  # noqa: E402
+from hf_vidcap.metrics import sentence_bleu  # noqa: E402
 from hf_vidcap.metrics.text import normalize_caption  # noqa: E402
 from hf_vidcap.rewards import get_cider_d_reward  # noqa: E402
 from hf_vidcap.trainer import VideoSCSTTrainer  # noqa: E402
@@ -46,6 +48,25 @@ VARIANTS = {
     "beam_vs_greedy": dict(rollout="beam", baseline="beam_vs_greedy", num_generations=1, num_beams=5),
     "exploration": dict(exploration_alpha=0.75),
 }
+
+
+@torch.no_grad()
+def sampled_diversity(model, processor, dataset, collator, k: int = 5, seed: int = 0) -> dict[str, float]:
+    """Diversity of K sampled captions per test video (temperature 1), the sequence-level exploration paper's
+    kind of measure: distinct captions per video (of K) and mBLEU-4 (each sample's smoothed BLEU-4 against the
+    other K - 1, averaged; lower = more diverse)."""
+    torch.manual_seed(seed)
+    config = make_generation_config(processor, 16, do_sample=True, num_return_sequences=k)
+    distinct, mbleu = [], []
+    for start in range(0, len(dataset), 100):
+        batch = collator([dataset[i] for i in range(start, min(start + 100, len(dataset)))])
+        ids, _ = generate_captions(model, processor, model.get_video_embeds(batch["pixel_values"]), config)
+        texts = [normalize_caption(t) for t in processor.decode_captions(ids)]
+        for v in range(0, len(texts), k):
+            group = texts[v : v + k]
+            distinct.append(len(set(group)) / k)
+            mbleu.append(statistics.mean(sentence_bleu(group[j], group[:j] + group[j + 1 :])[3] for j in range(k)))
+    return {"sampled_distinct": statistics.mean(distinct), "sampled_mbleu_4": statistics.mean(mbleu)}
 
 
 def distinct_captions(model, processor, dataset, collator) -> float:
@@ -81,6 +102,7 @@ def main():
         model = VideoBlip2ForConditionalGeneration.from_pretrained(checkpoint)
         run = {"seed": seed, "xe": test_scores(model, processor, test, collator)}
         run["xe"]["distinct"] = distinct_captions(model, processor, test, collator)
+        run["xe"].update(sampled_diversity(model, processor, test, collator))
         for name in args.variants:
             model = VideoBlip2ForConditionalGeneration.from_pretrained(checkpoint)
             kwargs = {"num_generations": args.num_generations, **VARIANTS[name]}
@@ -93,6 +115,7 @@ def main():
             trainer.train()
             scores = test_scores(model, processor, test, collator)
             scores["distinct"] = distinct_captions(model, processor, test, collator)
+            scores.update(sampled_diversity(model, processor, test, collator))
             scores["seconds"] = time.perf_counter() - start
             run[name] = scores
             print(seed, name, {k: round(v, 4) for k, v in scores.items() if isinstance(v, float)}, flush=True)
@@ -102,7 +125,7 @@ def main():
     summary = {}
     for arm in arms:
         summary[arm] = {}
-        for key in ("cider_d", "bleu_4", "names_shape", "names_action", "distinct"):
+        for key in ("cider_d", "bleu_4", "names_shape", "names_action", "distinct", "sampled_distinct", "sampled_mbleu_4"):
             values = [r[arm][key] for r in runs]
             summary[arm][key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
         summary[arm]["gain_over_xe"] = [r[arm]["cider_d"] - r["xe"]["cider_d"] for r in runs]
@@ -115,8 +138,9 @@ def main():
         f"CIDEr-D reward, 32 videos per step; seeds {args.seeds}; test split ({len(test)} clips), greedy decoding. "
         "Mean ± std over seeds; gain = CIDEr-D minus the XE checkpoint's, per seed.",
         "",
-        "| variant | CIDEr-D | gain per seed | BLEU-4 | names shape | names action | distinct captions | train s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | CIDEr-D | gain per seed | BLEU-4 | names shape | names action | distinct captions | "
+        "5 samples: distinct | 5 samples: mBLEU-4 | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in arms:
         s = summary[arm]
@@ -125,6 +149,7 @@ def main():
             f"| {arm} | {s['cider_d']['mean']:.3f} ± {s['cider_d']['std']:.3f} | "
             f"{', '.join(f'{g:+.3f}' for g in s['gain_over_xe'])} | {s['bleu_4']['mean']:.3f} | "
             f"{s['names_shape']['mean']:.2f} | {s['names_action']['mean']:.2f} | {s['distinct']['mean']:.2f} | "
+            f"{s['sampled_distinct']['mean']:.2f} | {s['sampled_mbleu_4']['mean']:.3f} | "
             f"{'' if arm == 'xe' else f'{seconds:.0f}'} |"
         )
     Path(args.output + ".md").write_text("\n".join(lines) + "\n")
