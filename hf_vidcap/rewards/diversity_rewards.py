@@ -24,6 +24,8 @@ def bleu_distance(a: str, b: str, orders: Sequence[int] = (3, 4), smoothing: flo
         >>> bleu_distance("a red circle", "the blue square")  # no word in common: both BLEUs are 0
         2.0
     """
+    if a == b:
+        return 0.0  # also for two empty captions, which BLEU would score 0 (distance len(orders))
     n = max(orders)
     total = 0.0
     for candidate, reference in ((a, b), (b, a)):

@@ -10,6 +10,7 @@ def test_bleu_distance_hand_computed():
     # (0+1)/(0+1) 4-grams: BLEU-3 = (1/18)^(1/3), BLEU-4 = (1/18)^(1/4); d = 2 - BLEU-3 - BLEU-4 (same both ways).
     assert bleu_distance("a red circle", "a blue square") == pytest.approx(2 - (1 / 18) ** (1 / 3) - (1 / 18) ** (1 / 4))
     assert bleu_distance("a b c d", "a b c d") == 0.0
+    assert bleu_distance("", "") == 0.0 and bleu_distance("", "a b") == 2.0
     assert bleu_distance("a b", "a b c d e") == pytest.approx(bleu_distance("a b c d e", "a b"))  # symmetric
 
 
