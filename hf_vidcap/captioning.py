@@ -10,10 +10,16 @@ import torch
 from transformers import GenerationConfig
 
 
-def unwrap_captioner(model):
-    """The captioner behind accelerate/DDP and PEFT wrappers (LoRA layers stay injected in it)."""
+def unwrap_distributed(model):
+    """The model behind DDP / DeepSpeed engine wrappers (a PEFT wrapper, if any, stays)."""
     while hasattr(model, "module"):
         model = model.module
+    return model
+
+
+def unwrap_captioner(model):
+    """The captioner behind accelerate/DDP and PEFT wrappers (LoRA layers stay injected in it)."""
+    model = unwrap_distributed(model)
     if hasattr(model, "get_base_model"):
         model = model.get_base_model()
     return model

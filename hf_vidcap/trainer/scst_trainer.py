@@ -19,10 +19,15 @@ import torch
 from transformers import Trainer, TrainerCallback
 from trl.models.utils import unwrap_model_for_generation
 
-from ..captioning import caption_token_logprobs, generate_captions, make_generation_config, unwrap_captioner
+from ..captioning import (
+    caption_token_logprobs,
+    generate_captions,
+    make_generation_config,
+    unwrap_captioner,
+    unwrap_distributed,
+)
 from ..data.collator import VideoCaptionCollator
 from ..evaluation import evaluate_captioner
-from ..metrics.text import normalize_caption
 from .scst_config import VideoSCSTConfig
 
 RewardFunc = Callable[..., list]
@@ -96,22 +101,12 @@ def scale_advantages(advantages: torch.Tensor, rewards: torch.Tensor, valid: tor
     return advantages / (std + eps)
 
 
-def diversity_advantages(texts: list[str], num_generations: int, distance) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sequence-level exploration (Chen & Jin, eq. 16): sample j of a video is rewarded ``(2 / K) sum_k d(y_j, y_k)``
-    against the baseline b = ``(1 / K^2) sum_j sum_k d(y_j, y_k)`` applied to every pair term, i.e. the advantage
-    ``(2 / K) sum_k (d(y_j, y_k) - b)``. Returns ``(rewards, advantages)``, both (B, K)."""
-    k = num_generations
-    groups = [texts[i : i + k] for i in range(0, len(texts), k)]
-    rewards, advantages = [], []
-    for group in groups:
-        d = torch.zeros(k, k, dtype=torch.float64)
-        for a in range(k):
-            for b in range(a + 1, k):
-                d[a, b] = d[b, a] = 0.0 if group[a] == group[b] else distance(group[a], group[b])
-        row = 2.0 / k * d.sum(dim=1)
-        rewards.append(row)
-        advantages.append(2.0 / k * (d - d.mean()).sum(dim=1))
-    return torch.stack(rewards).float(), torch.stack(advantages).float()
+def diversity_advantages(rewards: torch.Tensor) -> torch.Tensor:
+    """Sequence-level exploration (Chen & Jin, eq. 16) advantages from the diversity rewards (B, K) of
+    `get_diversity_reward`, ``r_j = (2 / K) sum_k d(y_j, y_k)``. The paper's baseline b = ``(1 / K^2) sum_j sum_k
+    d(y_j, y_k)`` applies to every pair term: ``(2 / K) sum_k (d(y_j, y_k) - b) = r_j - 2 b``, and ``2 b`` is the
+    mean of the video's K rewards, so the advantage is the reward minus its video's mean."""
+    return rewards - rewards.mean(dim=1, keepdim=True)
 
 
 class _EvaluateAtXEEndCallback(TrainerCallback):
@@ -140,8 +135,7 @@ def _reward_name(func) -> str:
 
 def _peft_wrapper(model):
     """The PEFT model behind accelerate/DDP wrappers, or None."""
-    while hasattr(model, "module"):
-        model = model.module
+    model = unwrap_distributed(model)
     return model if hasattr(model, "disable_adapter") and hasattr(model, "get_base_model") else None
 
 
@@ -339,16 +333,14 @@ class VideoSCSTTrainer(Trainer):
                 top_p=args.top_p,
                 num_return_sequences=args.num_generations,
             )
-        # Kept under its old name too: the sampling configuration of rollout="sample".
-        self.sampling_config = self.rollout_config
         self.greedy_config = make_generation_config(processing_class, args.max_completion_length)
         self._needs_greedy = args.baseline in ("greedy", "beam_vs_greedy") or any(
             getattr(func, "uses_greedy_completions", False) for func in reward_funcs
         )
         if args.exploration_alpha is not None:
-            from ..rewards.diversity_rewards import bleu_distance
+            from ..rewards import get_diversity_reward
 
-            self._distance = bleu_distance
+            self._diversity_reward = get_diversity_reward()
         self._check_feature_cache()
 
     # ------------------------------------------------------------------------------------------- helpers
@@ -632,8 +624,9 @@ class VideoSCSTTrainer(Trainer):
                 rewards - baselines, rewards, valid, args.scale_rewards, batch_std=self._batch_std(rewards, valid)
             )
             if args.exploration_alpha is not None:
-                normalized = [normalize_caption(text) for text in sample_texts]
-                diversity, diversity_adv = diversity_advantages(normalized, k, self._distance)
+                group_ids = [b for b in range(batch_size) for _ in range(k)]
+                diversity = torch.tensor(self._diversity_reward(sample_texts, group_ids=group_ids)).view(batch_size, k)
+                diversity_adv = diversity_advantages(diversity)
                 diversity_adv = scale_advantages(
                     diversity_adv, diversity, valid, args.scale_rewards, batch_std=self._batch_std(diversity, valid)
                 )
@@ -677,8 +670,7 @@ class VideoSCSTTrainer(Trainer):
 
             sample_logprobs = token_logprobs[sample_rows, : sample_mask.shape[1]]
             sequence_logprobs = self._sequence_logprobs(sample_logprobs, sample_mask)
-            flat_valid = valid.view(-1).to(device)
-            num_valid = int(flat_valid.sum())
+            num_valid = int(valid.sum())
             # Mean over the usable captions (skipped ones weigh 0, keeping the graph for DDP when none is left).
             loss = -(advantages.view(-1).to(device) * sequence_logprobs).sum() / max(num_valid, 1)
             metrics = self._step_metrics

@@ -61,18 +61,22 @@ def test_scaled_advantages_by_hand_and_equal_rewards_give_zero():
 
 
 def test_diversity_advantages_by_hand():
-    distances = {frozenset({"a", "b"}): 1.0, frozenset({"a", "c"}): 2.0, frozenset({"b", "c"}): 3.0}
+    from hf_vidcap.rewards import bleu_distance, get_diversity_reward
 
-    def distance(x, y):
-        return distances[frozenset({x, y})]
-
-    rewards, advantages = diversity_advantages(["a", "b", "c", "a", "a", "a"], 3, distance)
-    # Video 0: row sums of d = [3, 4, 5]; reward (2/3) * sum; baseline b = mean(d) = 12 / 9 applied to each of the 3 terms.
-    torch.testing.assert_close(rewards[0], torch.tensor([2.0, 8 / 3, 10 / 3]))
+    # Video 0: pairwise distances d(a, b) = 1, d(a, c) = 2, d(b, c) = 3, row sums [3, 4, 5]; reward (2/3) * sum.
+    # Video 1: three identical samples.
+    rewards = torch.tensor([[2 / 3 * 3, 2 / 3 * 4, 2 / 3 * 5], [0.0, 0.0, 0.0]])
+    advantages = diversity_advantages(rewards)
+    # The paper's baseline b = mean(d) = 12 / 9 applied to each of the 3 pair terms.
     torch.testing.assert_close(advantages[0], 2 / 3 * (torch.tensor([3.0, 4.0, 5.0]) - 3 * 12 / 9))
     assert advantages[0].sum().abs() < 1e-6  # the baseline centres the term
     # Identical samples: no diversity and no advantage.
-    assert rewards[1].abs().sum() == 0 and advantages[1].abs().sum() == 0
+    assert advantages[1].abs().sum() == 0
+    # The rewards the trainer feeds in: (2 / K) sum_k d(y_j, y_k) from the diversity reward.
+    texts = ["a red circle", "a blue square", "a red circle grows"]
+    got = get_diversity_reward()(texts, group_ids=[0, 0, 0])
+    for j, text in enumerate(texts):
+        assert got[j] == pytest.approx(2 / 3 * sum(bleu_distance(text, other) for other in texts if other != text))
 
 
 @pytest.mark.parametrize(
