@@ -37,8 +37,14 @@ def corpus_bleu(candidates: Sequence[str], references: Sequence[Sequence[str]], 
             guess[k] += max(0, length - k)
         for gram, count in ngram_counts(candidate, n).items():
             correct[len(gram) - 1] += min(max_ref_counts.get(gram, 0), count)
+    return bleu_from_counts(correct, guess, test_length, ref_length)
+
+
+def bleu_from_counts(correct: Sequence[int], guess: Sequence[int], test_length: int, ref_length: int) -> list[float]:
+    """BLEU-1..n from clipped match counts ``correct[k]`` and candidate (k+1)-gram counts ``guess[k]``, with
+    pycocoevalcap's smoothing constants and brevity penalty."""
     scores, product = [], 1.0
-    for k in range(n):
+    for k in range(len(correct)):
         product *= (correct[k] + _TINY) / (guess[k] + _SMALL)
         scores.append(product ** (1.0 / (k + 1)))
     ratio = (test_length + _TINY) / (ref_length + _SMALL)

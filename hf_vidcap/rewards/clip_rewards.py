@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..metrics.clip_score import clip_s, ref_clip_s
 from ._contract import check_finite, check_frames, column, completion_text, video_keys
 
 BACKENDS = ("transformers", "open_clip")
@@ -187,22 +188,17 @@ class _CLIPScoreReward:
         num = len(texts)
         if num == 0:
             return []
-        video = F.normalize(self.videos(kwargs, num, self.__name__), dim=-1)
+        video = self.videos(kwargs, num, self.__name__)
         text = self.embedder.encode_text(texts)
-        clip_s = self.weight * (text * video).sum(dim=-1).clamp(min=0)
+        scores = clip_s(text, video, self.weight)
         if self.use_references:
             references = column(kwargs, self.references_column, self.__name__, num, "reference captions for RefCLIP-S")
-            flat = [r for refs in references for r in refs]
-            if any(len(refs) == 0 for refs in references):
+            if any(isinstance(refs, str) or len(refs) == 0 for refs in references):
                 raise ValueError(f"the {self.__name__} reward got a sample with no reference captions.")
-            ref_embeddings = self.embedder.encode_text(flat)
-            owner = torch.repeat_interleave(torch.arange(num), torch.tensor([len(r) for r in references]))
-            similarity = (ref_embeddings * text[owner]).sum(dim=-1)
-            best = torch.full((num,), -1.0).scatter_reduce(0, owner, similarity, reduce="amax").clamp(min=0)
-            # Harmonic mean of CLIP-S and the best reference similarity (0 when either is 0).
-            denominator = clip_s + best
-            clip_s = torch.where(denominator > 0, 2 * clip_s * best / denominator.clamp(min=1e-12), torch.zeros_like(clip_s))
-        return check_finite(self.__name__, clip_s.tolist(), texts)
+            owner = [i for i, refs in enumerate(references) for _ in refs]
+            reference_embeddings = self.embedder.encode_text([r for refs in references for r in refs])
+            scores = ref_clip_s(scores, text, reference_embeddings, owner)
+        return check_finite(self.__name__, scores.tolist(), texts)
 
 
 def get_clip_score_reward(

@@ -7,6 +7,10 @@ import pytest
 
 MODULES = [
     "hf_vidcap.metrics.bleu",
+    "hf_vidcap.metrics.diversity",
+    "hf_vidcap.metrics.retrieval",
+    "hf_vidcap.metrics.rouge",
+    "hf_vidcap.metrics.zero_shot",
     "hf_vidcap.rewards.cider_rewards",
     "hf_vidcap.rewards.classification_rewards",
     "hf_vidcap.rewards.clip_rewards",
