@@ -892,3 +892,107 @@ class VideoSCSTTrainer(Trainer):
         lines = ["| stage | split | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
         lines += [f"| {stage} | {split} | " + " | ".join(f"{v:.4f}" for v in values) + " |" for stage, split, values in rows]
         return "\n".join(lines)
+
+    # Hub publishing
+
+    _CARD_HYPERPARAMETERS = (
+        "learning_rate", "num_generations", "rollout", "num_beams", "temperature", "scale_rewards", "beta",
+        "entropy_coef", "xe_warmup_steps", "xe_weight", "teacher_forcing_weight", "exploration_alpha",
+        "per_device_train_batch_size", "gradient_accumulation_steps", "max_steps", "num_train_epochs",
+        "num_frames", "max_completion_length", "seed",
+    )
+
+    def _latest_eval_metrics(self, prefix: str = "eval") -> dict[str, float]:
+        for entry in reversed(self.state.log_history):
+            metrics = {k: v for k, v in entry.items() if k.startswith(f"{prefix}_") and isinstance(v, (int, float))}
+            if any(k.endswith("cider_d") for k in metrics):
+                return metrics
+        return {}
+
+    def create_model_card(
+        self,
+        model_name: str | None = None,
+        dataset_name: str | None = None,
+        tags: str | list[str] | None = None,
+        eval_results: dict[str, float] | None = None,
+        eval_split: str = "validation",
+        base_model: str | None = None,
+        merged_subfolder: str | None = None,
+        **kwargs,
+    ) -> None:
+        """Write ``README.md`` (rendered from ``model_cards/video_captioner.md``) and ``training_config.json`` into
+        ``output_dir``: base model, datasets, rewards and their weights, baseline, hyper-parameters, and the evaluation
+        results as ``model-index`` metadata (``eval_results``, or the last evaluation logged during training)."""
+        from .. import hub
+
+        if not self.is_world_process_zero():
+            return
+        output_dir = self.args.output_dir
+        os.makedirs(output_dir, exist_ok=True)
+        captioner = unwrap_captioner(self.model)
+        adapter = _is_peft_model(unwrap_distributed(self.model))
+        if base_model is None:
+            base_model = getattr(captioner.config, "_name_or_path", None) or None
+            if base_model and os.path.isdir(base_model):
+                base_model = None  # a local path means nothing on the Hub
+        metrics = eval_results if eval_results is not None else self._latest_eval_metrics()
+        results = hub.eval_results_from_metrics(metrics, dataset_name or "unknown", dataset_split=eval_split) if metrics else []
+        hyperparameters = {key: getattr(self.args, key, None) for key in self._CARD_HYPERPARAMETERS}
+        hyperparameters = {key: value for key, value in hyperparameters.items() if value is not None}
+        card = hub.build_model_card(
+            model_name or self.hub_model_id or os.path.basename(os.path.abspath(output_dir)),
+            base_model=base_model,
+            datasets=[dataset_name] if dataset_name else [],
+            rewards=self.reward_names,
+            reward_weights=self.reward_weights.tolist(),
+            baseline=self.args.baseline,
+            hyperparameters=hyperparameters,
+            eval_results=results,
+            adapter=adapter,
+            merged_subfolder=merged_subfolder,
+            repo_id=self.hub_model_id,
+            model_class=type(captioner).__name__,
+            processor_class=type(self.processing_class).__name__,
+            tags=[tags] if isinstance(tags, str) else list(tags or []),
+        )
+        card.save(os.path.join(output_dir, "README.md"))
+        with open(os.path.join(output_dir, "training_config.json"), "w") as f:
+            f.write(self.args.to_json_string())
+
+    def push_to_hub(
+        self,
+        commit_message: str | None = "End of training",
+        blocking: bool = True,
+        token: str | None = None,
+        revision: str | None = None,
+        private: bool | None = None,
+        push_merged: bool = False,
+        **kwargs,
+    ):
+        """Push the weights (the LoRA adapter when training with PEFT), the processor, ``training_config.json`` and
+        the model card to ``args.hub_model_id``; with ``push_merged=True`` also the adapter merged into the base
+        model, in the repo's ``merged/`` folder (``from_pretrained(repo, subfolder="merged")``). Keyword arguments go
+        to `create_model_card` (``dataset_name``, ``eval_results``, ``eval_split``, ``base_model``, ``tags``).
+
+        Raises:
+            HubPushError: the Hub could not be reached or refused; the files in ``output_dir`` stay as they were.
+        """
+        from .. import hub
+
+        merged = push_merged and _is_peft_model(unwrap_distributed(self.model))
+        if merged:
+            kwargs.setdefault("merged_subfolder", "merged")
+        with hub.hub_errors("pushing the checkpoint in", self.args.hub_model_id, self.args.output_dir):
+            info = super().push_to_hub(commit_message=commit_message, blocking=blocking, token=token, revision=revision, private=private, **kwargs)
+        if merged and self.is_world_process_zero():
+            import tempfile
+
+            merged_model = copy.deepcopy(unwrap_distributed(self.model)).merge_and_unload()
+            with tempfile.TemporaryDirectory(prefix="hf_vidcap_merged_") as directory:
+                merged_model.save_pretrained(directory)
+                self.processing_class.save_pretrained(directory)
+                info = hub.push_folder(
+                    directory, self.hub_model_id, path_in_repo="merged", token=token or self.args.hub_token, revision=revision,
+                    commit_message=f"{commit_message or 'Upload'} (merged model)",
+                )
+        return info

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from transformers.utils import PushToHubMixin
 
 PROCESSOR_CONFIG_NAME = "video_processor_config.json"
 # BLIP-2's image normalisation (OpenAI CLIP statistics).
@@ -15,7 +16,11 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-class VideoBlip2Processor:
+# Keyword arguments of from_pretrained that say where to load from rather than override a setting.
+_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
+
+
+class VideoBlip2Processor(PushToHubMixin):
     r"""
     Turns videos and captions into BLIP-2 video inputs.
 
@@ -199,8 +204,10 @@ class VideoBlip2Processor:
         }
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        """Save the tokenizer and ``processor_config.json``; ``push_to_hub(repo_id)`` (from transformers'
+        `PushToHubMixin`) saves into a temporary folder and uploads it."""
         os.makedirs(save_directory, exist_ok=True)
-        self.tokenizer.save_pretrained(save_directory, **kwargs)
+        self.tokenizer.save_pretrained(save_directory)
         with open(os.path.join(save_directory, PROCESSOR_CONFIG_NAME), "w") as f:
             json.dump(self.to_dict(), f, indent=2)
 
@@ -212,8 +219,9 @@ class VideoBlip2Processor:
         from transformers.utils import cached_file
 
         path = str(pretrained_model_name_or_path)
-        tokenizer = kwargs.pop("tokenizer", None) or AutoTokenizer.from_pretrained(path)
-        config_file = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False)
+        hub = {key: kwargs.pop(key) for key in _HUB_KWARGS if key in kwargs}
+        tokenizer = kwargs.pop("tokenizer", None) or AutoTokenizer.from_pretrained(path, **hub)
+        config_file = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub)
         if config_file is not None:
             with open(config_file) as f:
                 settings = json.load(f)
@@ -221,10 +229,10 @@ class VideoBlip2Processor:
         else:
             from transformers import AutoImageProcessor
 
-            image_processor = AutoImageProcessor.from_pretrained(path)
+            image_processor = AutoImageProcessor.from_pretrained(path, **hub)
             size = image_processor.size
             settings = {
-                "num_query_tokens": AutoConfig.from_pretrained(path).num_query_tokens,
+                "num_query_tokens": AutoConfig.from_pretrained(path, **hub).num_query_tokens,
                 "image_size": size.get("height", size.get("shortest_edge")) if isinstance(size, dict) else size,
                 "image_mean": image_processor.image_mean,
                 "image_std": image_processor.image_std,

@@ -1,0 +1,201 @@
+"""Scenarios that run the real huggingface_hub / transformers / peft / evaluate / datasets clients against the test
+Hub server. Run in a fresh process (HF_ENDPOINT is read at import time): ``python hub_client.py SCENARIO SHAPES_DIR
+OUTPUT_DIR``; prints one JSON line with what the test asserts on."""
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "trainer"))
+
+import torch  # noqa: E402
+
+from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor  # noqa: E402
+from hf_vidcap.data import build_shapes_tokenizer, load_shapes_dataset  # noqa: E402
+
+
+def file_hashes(folder) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def caption_logprobs(model, processor, batch):
+    from hf_vidcap.captioning import caption_token_logprobs
+
+    encoded = processor.tokenizer(["a red circle moves left", "a blue square"], add_special_tokens=False, padding=True, return_tensors="pt")
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    with torch.no_grad():
+        return caption_token_logprobs(model.eval(), processor, ids, mask, pixel_values=batch["pixel_values"][:2])
+
+
+def make_trainer(shapes_dir, output_dir, hub_model_id, lora=True, max_steps=2):
+    from helpers import make_args
+    from peft import LoraConfig
+
+    from hf_vidcap.rewards import get_cider_d_reward
+    from hf_vidcap.trainer import VideoSCSTTrainer
+
+    dataset = load_shapes_dataset(shapes_dir)
+    base = VideoBlip2ForConditionalGeneration.from_pretrained("alice/tiny-video-blip2")
+    processor = VideoBlip2Processor.from_pretrained("alice/tiny-video-blip2")
+    args = make_args(output_dir, max_steps=max_steps, hub_model_id=hub_model_id, learning_rate=5e-2)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]) if lora else None
+    trainer = VideoSCSTTrainer(
+        base, [get_cider_d_reward(dataset["train"]["captions"])], args, train_dataset=dataset["train"],
+        eval_dataset=dataset["validation"], processing_class=processor, peft_config=config,
+    )
+    return trainer, dataset
+
+
+def push_base(shapes_dir):
+    from helpers import make_model_and_processor
+
+    model, processor = make_model_and_processor(build_shapes_tokenizer())
+    model.push_to_hub("alice/tiny-video-blip2")
+    processor.push_to_hub("alice/tiny-video-blip2")
+
+
+def publish(shapes_dir, output_dir):
+    from huggingface_hub import HfApi, ModelCard, snapshot_download
+    from peft import PeftModel
+
+    from hf_vidcap.hub import push_eval_results
+
+    push_base(shapes_dir)
+    trainer, dataset = make_trainer(shapes_dir, output_dir, "alice/tiny-scst")
+    trainer.train()
+    trainer.evaluate()
+    trainer.push_to_hub(dataset_name="shapes", push_merged=True)
+    local = snapshot_download("alice/tiny-scst")
+
+    batch = trainer.data_collator([dataset["test"][i] for i in range(2)])
+    trained = caption_logprobs(trainer.model, trainer.processing_class, batch)
+    adapter = PeftModel.from_pretrained(VideoBlip2ForConditionalGeneration.from_pretrained("alice/tiny-video-blip2"), "alice/tiny-scst")
+    merged = VideoBlip2ForConditionalGeneration.from_pretrained("alice/tiny-scst", subfolder="merged")
+    processor = VideoBlip2Processor.from_pretrained("alice/tiny-scst")
+    base = VideoBlip2ForConditionalGeneration.from_pretrained("alice/tiny-video-blip2")
+    card = ModelCard.load("alice/tiny-scst")
+    before = [(r.dataset_split, r.metric_type, r.metric_value) for r in card.data.eval_results]
+    push_eval_results("alice/tiny-scst", {"test_cider_d": 1.25, "test_bleu_4": 0.5}, dataset_name="shapes", dataset_split="test")
+    after_card = ModelCard.load("alice/tiny-scst")
+    info = HfApi().model_info("alice/tiny-scst")
+    return {
+        "files": sorted(file_hashes(local)),
+        "adapter_vs_trained": (caption_logprobs(adapter, processor, batch) - trained).abs().max().item(),
+        "merged_vs_trained": (caption_logprobs(merged, processor, batch) - trained).abs().max().item(),
+        "base_vs_trained": (caption_logprobs(base, processor, batch) - trained).abs().max().item(),
+        "card_results": before,
+        "logged_eval_cider_d": trainer._latest_eval_metrics()["eval_cider_d"],
+        "card_results_after": [(r.dataset_split, r.metric_type, r.metric_value) for r in after_card.data.eval_results],
+        "card_base_model": after_card.data.base_model,
+        "card_text": after_card.text,
+        "info_model_index": info.model_index,
+        "pushed_config": json.loads(Path(local, "training_config.json").read_text())["num_generations"],
+    }
+
+
+def failure(shapes_dir, output_dir):
+    """The test server drops the next commit request."""
+    from huggingface_hub import HfApi
+
+    from hf_vidcap.hub import HubPushError, push_folder
+
+    push_base(shapes_dir)
+    trainer, _ = make_trainer(shapes_dir, output_dir, "alice/tiny-fail", lora=False, max_steps=1)
+    trainer.train()
+    trainer.save_model()
+    before = file_hashes(output_dir)
+    result = {}
+    try:
+        trainer.push_to_hub(dataset_name="shapes")
+        result["trainer_error"] = None
+    except HubPushError as error:
+        result["trainer_error"] = str(error)
+    weights = {k: v for k, v in before.items() if k != "README.md" and k != "training_config.json"}
+    after = file_hashes(output_dir)
+    result["weights_untouched"] = all(after.get(k) == v for k, v in weights.items())
+    result["remote_files"] = HfApi().list_repo_files("alice/tiny-fail")
+    reloaded = VideoBlip2ForConditionalGeneration.from_pretrained(output_dir)
+    result["local_reloads"] = type(reloaded).__name__
+    snapshot = file_hashes(output_dir)
+    try:
+        push_folder(output_dir, "alice/tiny-fail-helper")
+        result["helper_error"] = None
+    except HubPushError as error:
+        result["helper_error"] = str(error)
+    result["helper_untouched"] = file_hashes(output_dir) == snapshot
+    return result
+
+
+def private(shapes_dir, output_dir):
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    from helpers import make_model_and_processor
+
+    model, _ = make_model_and_processor(build_shapes_tokenizer())
+    model.push_to_hub("alice/secret", private=True)
+    result = {"owner_files": sorted(HfApi().list_repo_files("alice/secret"))}
+    for who, token in (("anonymous", False), ("bob", "hf_bob")):
+        try:
+            HfApi().model_info("alice/secret", token=token)
+            result[f"{who}_info"] = "allowed"
+        except RepositoryNotFoundError as error:
+            result[f"{who}_info"] = type(error).__name__
+        try:
+            snapshot_download("alice/secret", token=token, cache_dir=os.path.join(output_dir, who))
+            result[f"{who}_download"] = "allowed"
+        except Exception as error:  # the exact class depends on the step that fails
+            result[f"{who}_download"] = type(error).__name__
+        try:
+            VideoBlip2ForConditionalGeneration.from_pretrained("alice/secret", token=token, cache_dir=os.path.join(output_dir, who + "_tf"))
+            result[f"{who}_from_pretrained"] = "allowed"
+        except OSError as error:
+            result[f"{who}_from_pretrained"] = str(error)[:300]
+    try:
+        HfApi(token=False).create_repo("alice/anonymous-write")
+        result["anonymous_create"] = "allowed"
+    except Exception as error:
+        result["anonymous_create"] = type(error).__name__
+    return result
+
+
+def metric(shapes_dir, output_dir):
+    import evaluate
+
+    from hf_vidcap.hub import push_metric
+
+    push_metric("cider_d", "alice/cider_d")
+    push_metric("caption_diversity", "alice/caption_diversity")
+    predictions = ["a red circle moves left", "a blue square"]
+    references = [["a red circle moves left"], ["a blue square grows"]]
+    hub_module = evaluate.load("alice/cider_d")
+    local_module = evaluate.load(str(HERE.parents[1] / "metrics" / "cider_d"))
+    diversity = evaluate.load("alice/caption_diversity").compute(predictions=[["a red circle", "a blue circle"], ["a square", "a square grows"]])
+    return {
+        "hub": hub_module.compute(predictions=predictions, references=references)["cider_d"],
+        "local": local_module.compute(predictions=predictions, references=references)["cider_d"],
+        "diversity": diversity,
+    }
+
+
+def predictions_dataset(shapes_dir, output_dir):
+    import datasets
+
+    from hf_vidcap.hub import push_predictions
+
+    push_predictions(["v0", "v1"], ["a red circle", "a blue square"], "alice/tiny-scst-captions", references=[["a red circle moves"], ["a blue square"]])
+    loaded = datasets.load_dataset("alice/tiny-scst-captions", split="test")
+    return {"rows": loaded.to_list(), "features": list(loaded.features)}
+
+
+if __name__ == "__main__":
+    scenario, shapes, output = sys.argv[1:4]
+    result = globals()[scenario](shapes, output)
+    print("RESULT " + json.dumps(result))

@@ -1,0 +1,102 @@
+"""Publishing against a local Hub-compatible HTTP server (tests/hub/hub_server.py on 127.0.0.1): the real
+huggingface_hub, transformers, peft, datasets and evaluate clients run in a fresh process with HF_ENDPOINT pointing
+at it (the endpoint is read when those libraries are imported)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hub_server import HubServer
+
+HERE = Path(__file__).resolve().parent
+TOKENS = {"hf_alice": "alice", "hf_bob": "bob"}
+
+
+@pytest.fixture
+def hub():
+    with HubServer(TOKENS) as server:
+        yield server
+
+
+def run_client(hub, scenario, shapes_dir, tmp_path, token="hf_alice"):
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.url,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_OFFLINE": "0",
+        "HF_DATASETS_OFFLINE": "0",
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "HF_TOKEN": token,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    output = tmp_path / "output"
+    process = subprocess.run(
+        [sys.executable, str(HERE / "hub_client.py"), scenario, str(shapes_dir), str(output)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    assert process.returncode == 0 and lines, f"client failed:\n{process.stdout[-3000:]}\n{process.stderr[-6000:]}"
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def test_push_trained_lora_checkpoint_download_and_reload(hub, shapes_dir, tmp_path):
+    result = run_client(hub, "publish", shapes_dir, tmp_path)
+    files = set(result["files"])
+    assert {"README.md", "adapter_config.json", "adapter_model.safetensors", "training_config.json", "video_processor_config.json", "tokenizer.json"} <= files
+    assert {"merged/config.json", "merged/model.safetensors"} <= files
+    # The pushed adapter and the pushed merged model give the trained model's outputs; the base model does not.
+    assert result["adapter_vs_trained"] < 1e-5
+    assert result["merged_vs_trained"] < 1e-4
+    assert result["base_vs_trained"] > 1e-3
+    # The card carries the last evaluation as model-index metadata...
+    assert ["validation", "cider_d", pytest.approx(result["logged_eval_cider_d"])] in [list(r) for r in result["card_results"]]
+    # ...and push_eval_results added test results to the existing repo without removing them.
+    after = [list(r) for r in result["card_results_after"]]
+    assert ["test", "cider_d", 1.25] in after and ["test", "bleu_4", 0.5] in after
+    assert any(r[0] == "validation" and r[1] == "cider_d" for r in after)
+    assert result["card_base_model"] == "alice/tiny-video-blip2"
+    assert "`cider_d` × 1.0" in result["card_text"] and "| baseline | greedy |" in result["card_text"]
+    assert result["info_model_index"][0]["results"]  # the server's model_info parses the same card
+    assert result["pushed_config"] == 3
+
+
+def test_network_failure_during_push_is_a_clear_error_and_leaves_the_checkpoint(hub, shapes_dir, tmp_path):
+    hub.fail("commit", times=2, repo_prefix="alice/tiny-fail")  # the trainer's push, then the helper's
+    result = run_client(hub, "failure", shapes_dir, tmp_path)
+    for key in ("trainer_error", "helper_error"):
+        message = result[key]
+        assert message is not None, f"{key}: the push did not fail"
+        assert hub.url in message and "connection to the Hub broke" in message and "untouched" in message
+    assert "alice/tiny-fail" in result["trainer_error"] and str(tmp_path / "output") in result["trainer_error"]
+    assert result["weights_untouched"] and result["helper_untouched"]
+    assert result["remote_files"] == []  # nothing half-committed
+    assert result["local_reloads"] == "VideoBlip2ForConditionalGeneration"
+
+
+def test_private_repos_refuse_access_without_the_owners_token(hub, shapes_dir, tmp_path):
+    result = run_client(hub, "private", shapes_dir, tmp_path)
+    assert "model.safetensors" in result["owner_files"]
+    for who in ("anonymous", "bob"):
+        assert result[f"{who}_info"] == "RepositoryNotFoundError"
+        assert result[f"{who}_download"] != "allowed"
+        assert "alice/secret" in result[f"{who}_from_pretrained"]
+    assert result["anonymous_create"] != "allowed"
+
+
+def test_metric_module_pushed_as_a_space_loads_with_evaluate(hub, shapes_dir, tmp_path):
+    result = run_client(hub, "metric", shapes_dir, tmp_path)
+    assert result["hub"] == pytest.approx(result["local"], abs=1e-12)
+    assert result["diversity"]["vocabulary_size"] == 6
+    assert ("GET", "/spaces/alice/cider_d/resolve/main/cider_d.py") in hub.state.requests
+
+
+def test_generated_captions_round_trip_as_a_hub_dataset(hub, shapes_dir, tmp_path):
+    result = run_client(hub, "predictions_dataset", shapes_dir, tmp_path)
+    assert result["rows"] == [
+        {"video_id": "v0", "caption": "a red circle", "references": ["a red circle moves"]},
+        {"video_id": "v1", "caption": "a blue square", "references": ["a blue square"]},
+    ]
