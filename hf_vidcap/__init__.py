@@ -3,6 +3,7 @@
 __version__ = "0.1.0.dev0"
 
 from . import models  # noqa: F401  (registers the Auto classes)
+from .evaluation import evaluate_captioner
 from .models import VideoBlip2Config, VideoBlip2ForConditionalGeneration, VideoBlip2Processor
 
-__all__ = ["VideoBlip2Config", "VideoBlip2ForConditionalGeneration", "VideoBlip2Processor", "__version__"]
+__all__ = ["VideoBlip2Config", "VideoBlip2ForConditionalGeneration", "VideoBlip2Processor", "__version__", "evaluate_captioner"]

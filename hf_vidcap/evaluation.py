@@ -1,6 +1,9 @@
-"""Evaluate a video captioner on a dataset split: decode captions, score them with CIDEr-D and BLEU."""
+"""Evaluate a video captioner on a dataset split: decode captions and score them with any of the library's metrics
+(the same implementations as the rewards and the `evaluate` modules in ``metrics/``)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -8,15 +11,38 @@ from tqdm.auto import tqdm
 from .captioning import generate_captions, make_generation_config, unwrap_captioner
 from .metrics import CiderD, corpus_bleu, normalize_caption
 
+CAPTION_METRICS = ("cider_d", "bleu", "rouge_l", "meteor", "spice")
+CLIP_METRICS = ("clip_score", "ref_clip_score", "retrieval", "zero_shot")
+METRICS = CAPTION_METRICS + CLIP_METRICS + ("diversity",)
 
-def score_captions(predictions: list[str], references: list[list[str]]) -> dict[str, float]:
-    """Corpus CIDEr-D (document frequencies from these references, as pycocoevalcap) and BLEU-1..4."""
+
+def score_captions(predictions: list[str], references: list[list[str]], metrics: Sequence[str] = ("cider_d", "bleu")) -> dict[str, float]:
+    """Reference-based caption metrics of a corpus, after `normalize_caption`: ``cider_d`` (document frequencies from
+    these references, as pycocoevalcap), ``bleu`` (``bleu_1`` .. ``bleu_4``), ``rouge_l``, ``meteor``, ``spice``."""
+    unknown = [m for m in metrics if m not in CAPTION_METRICS]
+    if unknown:
+        raise ValueError(f"unknown caption metrics {unknown}; choose from {list(CAPTION_METRICS)}.")
     predictions = [normalize_caption(p) for p in predictions]
     references = [[normalize_caption(r) for r in refs] for refs in references]
-    metrics = {"cider_d": CiderD().compute_score(predictions, references)[0]}
-    for k, bleu in enumerate(corpus_bleu(predictions, references), start=1):
-        metrics[f"bleu_{k}"] = bleu
-    return metrics
+    scores: dict[str, float] = {}
+    if "cider_d" in metrics:
+        scores["cider_d"] = CiderD().compute_score(predictions, references)[0]
+    if "bleu" in metrics:
+        for k, bleu in enumerate(corpus_bleu(predictions, references), start=1):
+            scores[f"bleu_{k}"] = bleu
+    if "rouge_l" in metrics:
+        from .metrics import corpus_rouge_l
+
+        scores["rouge_l"] = corpus_rouge_l(predictions, references)[0]
+    if "meteor" in metrics:
+        from .metrics import meteor
+
+        scores["meteor"] = meteor(predictions, references)[0]
+    if "spice" in metrics:
+        from .metrics import spice
+
+        scores["spice"] = spice(predictions, references)[0]
+    return scores
 
 
 @torch.no_grad()
@@ -29,17 +55,27 @@ def generate_for_dataset(
     num_beams: int = 1,
     max_new_tokens: int = 20,
     show_progress: bool = True,
+    num_return_sequences: int = 1,
+    do_sample: bool = False,
+    video_embedder=None,
 ) -> tuple[list[str], dict[str, list]]:
-    """Greedy (``num_beams=1``) or beam-search captions for every sample of ``dataset``.
+    """Greedy (``num_beams=1``), beam-search or sampled (``do_sample``) captions for every sample of ``dataset``.
+
+    Args:
+        num_return_sequences (`int`): captions per video (the top beams, or independent samples).
+        video_embedder (*optional*): a `CLIPEmbedder`; each video's embedding is then returned in the column
+            ``"video_embedding"``.
 
     Returns:
-        ``(captions, columns)``: one caption per kept sample, and the samples' other columns by name.
+        ``(captions, columns)``: ``num_return_sequences`` captions per kept sample (grouped by sample), and the
+        samples' other columns by name.
     """
     captioner = unwrap_captioner(model)
     was_training = captioner.training
     captioner.eval()
     device = next(captioner.parameters()).device
-    config = make_generation_config(processor, max_new_tokens, num_beams=num_beams)
+    settings = {"num_beams": num_beams, "num_return_sequences": num_return_sequences, "do_sample": do_sample}
+    config = make_generation_config(processor, max_new_tokens, **settings)
     captions: list[str] = []
     columns: dict[str, list] = {}
     batches = range(0, len(dataset), batch_size)
@@ -50,13 +86,146 @@ def generate_for_dataset(
         captions += processor.decode_captions(ids)
         for key, values in batch["columns"].items():
             columns.setdefault(key, []).extend(values)
+        if video_embedder is not None:
+            columns.setdefault("video_embedding", []).extend(video_embedder.encode_video(frames) for frames in batch["video_frames"])
     captioner.train(was_training)
     return captions, columns
 
 
+def _clip_embedder(clip_model):
+    if clip_model is None:
+        return None
+    if isinstance(clip_model, str):
+        from .rewards import CLIPEmbedder
+
+        return CLIPEmbedder.from_pretrained(clip_model)
+    return clip_model
+
+
 def evaluate_captioner(
-    model, processor, dataset, collator, references_column: str = "captions", **generate_kwargs
+    model,
+    processor,
+    dataset,
+    collator=None,
+    metrics: Sequence[str] = ("cider_d", "bleu"),
+    *,
+    references_column: str = "captions",
+    clip_model=None,
+    class_names: Sequence[str] | None = None,
+    label_column: str = "label",
+    unseen_classes: Sequence[int] | None = None,
+    class_prompt: str = "{}",
+    num_diverse_captions: int = 5,
+    diversity_decoding: str = "sample",
+    batch_size: int = 32,
+    num_beams: int = 1,
+    max_new_tokens: int = 20,
+    show_progress: bool = True,
 ) -> tuple[dict[str, float], list[str]]:
-    """Caption ``dataset`` and score it. Returns ``(metrics, captions)``; metrics: cider_d, bleu_1..bleu_4."""
-    captions, columns = generate_for_dataset(model, processor, dataset, collator, **generate_kwargs)
-    return score_captions(captions, columns[references_column]), captions
+    """Caption a dataset split and score it with every configured metric, in one call (with a progress bar).
+
+    Args:
+        model, processor: the captioner (PEFT/DDP wrappers are fine) and its processor.
+        dataset (`datasets.Dataset`): rows with a video and ``references_column`` (and ``label_column`` for
+            ``zero_shot``).
+        collator (*optional*): turns rows into a batch; defaults to a `VideoCaptionCollator` for ``processor``.
+        metrics (`list[str]`): any of
+            - ``cider_d``, ``bleu`` (BLEU-1..4), ``rouge_l``, ``meteor`` (Java), ``spice`` (Java + CoreNLP);
+            - ``clip_score``, ``ref_clip_score``, ``retrieval`` (text-to-video and video-to-text recall@1/5/10 among
+              the split's videos), with ``clip_model``;
+            - ``zero_shot`` (ReGen: caption -> nearest class name; top-1/top-5, and seen/unseen/harmonic with
+              ``unseen_classes``), with ``clip_model`` and the class names (``class_names`` or the ClassLabel of
+              ``label_column``);
+            - ``diversity``: Div-1, Div-2 and mBLEU-4 over ``num_diverse_captions`` captions per video decoded with
+              ``diversity_decoding`` (``"sample"`` or ``"beam"``), Self-BLEU-4 and vocabulary size of the main captions.
+        clip_model (`str` or `CLIPEmbedder`, *optional*): a fixed CLIP model for the CLIP metrics.
+        num_beams (`int`): 1 for greedy captions, more for beam search.
+
+    Returns:
+        ``(metrics, captions)``: a flat ``{name: value}`` dict and the main caption of each video.
+    """
+    metrics = list(metrics)
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown}; choose from {list(METRICS)}.")
+    needs_clip = [m for m in metrics if m in CLIP_METRICS]
+    if needs_clip and clip_model is None:
+        raise ValueError(f"metrics {needs_clip} need clip_model: a CLIP checkpoint name or path, or a CLIPEmbedder.")
+    if "zero_shot" in metrics:
+        if class_names is None:
+            feature = dataset.features.get(label_column) if hasattr(dataset, "features") else None
+            class_names = getattr(feature, "names", None)
+        if class_names is None:
+            raise ValueError(f"the zero_shot metric needs class_names, or a ClassLabel column {label_column!r} in the dataset.")
+    if "diversity" in metrics:
+        if diversity_decoding not in ("sample", "beam"):
+            raise ValueError(f"diversity_decoding ({diversity_decoding!r}) must be 'sample' or 'beam'.")
+        if num_diverse_captions < 2:
+            raise ValueError(f"num_diverse_captions ({num_diverse_captions}) must be >= 2 for mBLEU.")
+    if "spice" in metrics:
+        from .metrics.java import CORENLP_JARS, _locate  # fail before decoding, not after
+
+        jar = _locate(None, ("spice", "spice-1.0.jar"), "SPICE")
+        if not all((jar.parent / "lib" / name).is_file() for name in CORENLP_JARS):
+            from .metrics import spice
+
+            spice(["a"], [["a"]])  # raises the clear CoreNLP error
+    if collator is None:
+        from .data.collator import VideoCaptionCollator
+
+        num_frames = getattr(unwrap_captioner(model).config, "num_frames", None)
+        if not num_frames:
+            raise ValueError("the model's config has no num_frames; pass a collator that samples the frames.")
+        collator = VideoCaptionCollator(processor, num_frames=num_frames, references_column=references_column)
+    embedder = _clip_embedder(clip_model) if needs_clip else None
+    captions, columns = generate_for_dataset(
+        model, processor, dataset, collator, batch_size=batch_size, num_beams=num_beams, max_new_tokens=max_new_tokens,
+        show_progress=show_progress, video_embedder=embedder,
+    )
+    references = columns.get(references_column)
+    caption_metrics = [m for m in metrics if m in CAPTION_METRICS]
+    if (caption_metrics or "ref_clip_score" in metrics) and references is None:
+        raise ValueError(f"the dataset has no {references_column!r} column of reference captions; set references_column.")
+    results = score_captions(captions, references, caption_metrics) if caption_metrics else {}
+    if embedder is not None:
+        from .metrics import clip_s, ref_clip_s, retrieval_recall
+
+        text = embedder.encode_text(captions)
+        videos = torch.stack(columns["video_embedding"])
+        scores = clip_s(text, videos)
+        if "clip_score" in metrics:
+            results["clip_score"] = scores.mean().item()
+        if "ref_clip_score" in metrics:
+            owner = [i for i, refs in enumerate(references) for _ in refs]
+            reference_embeddings = embedder.encode_text([r for refs in references for r in refs])
+            results["ref_clip_score"] = ref_clip_s(scores, text, reference_embeddings, owner).mean().item()
+        if "retrieval" in metrics:
+            similarity = text @ torch.nn.functional.normalize(videos, dim=-1).T
+            results.update(retrieval_recall(similarity))
+        if "zero_shot" in metrics:
+            from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
+            from .rewards import CaptionClassifier
+
+            if label_column not in columns:
+                raise ValueError(f"the zero_shot metric needs the dataset's {label_column!r} column (class indices).")
+            classifier = CaptionClassifier(embedder, class_names, prompt=class_prompt)
+            labels = [classifier.label_index(label, i) for i, label in enumerate(columns[label_column])]
+            log_probs = classifier.log_probs(captions)
+            results.update(top_k_accuracy(log_probs, labels, [k for k in (1, 5) if k <= len(classifier.class_names)]))
+            if unseen_classes is not None:
+                results.update(generalized_zero_shot_accuracy(log_probs, labels, unseen_classes))
+    if "diversity" in metrics:
+        from .metrics import distinct_ngrams, mbleu, self_bleu, vocabulary_size
+
+        sampled = dict(do_sample=True) if diversity_decoding == "sample" else dict(num_beams=max(num_beams, num_diverse_captions))
+        diverse, _ = generate_for_dataset(
+            model, processor, dataset, collator, batch_size=batch_size, max_new_tokens=max_new_tokens,
+            show_progress=show_progress, num_return_sequences=num_diverse_captions, **sampled,
+        )
+        sets = [[normalize_caption(c) for c in diverse[i : i + num_diverse_captions]] for i in range(0, len(diverse), num_diverse_captions)]
+        main = [normalize_caption(c) for c in captions]
+        results.update(div_1=distinct_ngrams(sets, 1), div_2=distinct_ngrams(sets, 2), mbleu_4=mbleu(sets, 4))
+        if len(main) >= 2:
+            results["self_bleu_4"] = self_bleu(main, 4)
+        results["vocabulary_size"] = float(vocabulary_size(main))
+    return results, captions

@@ -1,0 +1,71 @@
+"""hf_vidcap.evaluate_captioner: one call, every configured metric, the same numbers as the metric functions and
+the evaluate modules on the captions it returns."""
+
+import sys
+from pathlib import Path
+
+import evaluate
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent / "trainer"))
+from helpers import make_model_and_processor  # noqa: E402
+
+from hf_vidcap import evaluate_captioner  # noqa: E402
+from hf_vidcap.metrics import JavaMetricUnavailableError, normalize_caption, retrieval_recall  # noqa: E402
+from hf_vidcap.testing import tiny_clip_embedder  # noqa: E402
+
+METRICS = Path(__file__).resolve().parents[1] / "metrics"
+
+
+def test_one_call_gives_every_configured_metric(tokenizer, shapes_dataset):
+    model, processor = make_model_and_processor(tokenizer)
+    split = shapes_dataset["test"]
+    embedder = tiny_clip_embedder()
+    torch.manual_seed(0)
+    results, captions = evaluate_captioner(
+        model, processor, split,
+        metrics=["cider_d", "bleu", "rouge_l", "meteor", "clip_score", "ref_clip_score", "retrieval", "zero_shot", "diversity"],
+        clip_model=embedder, unseen_classes=[1, 3], num_diverse_captions=3, max_new_tokens=6, show_progress=False,
+    )
+    assert len(captions) == len(split)
+    expected_keys = {
+        "cider_d", "bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "meteor", "clip_score", "ref_clip_score",
+        "t2v_recall@1", "t2v_recall@5", "t2v_recall@10", "v2t_recall@1", "v2t_recall@5", "v2t_recall@10",
+        "t2v_median_rank", "v2t_median_rank", "top1_accuracy", "top5_accuracy", "seen_accuracy", "unseen_accuracy",
+        "harmonic_mean", "div_1", "div_2", "mbleu_4", "self_bleu_4", "vocabulary_size",
+    }
+    assert set(results) == expected_keys
+    references = split["captions"]
+    # The same numbers as the evaluate modules on the returned captions.
+    cider = evaluate.load(str(METRICS / "cider_d")).compute(predictions=captions, references=references)["cider_d"]
+    assert results["cider_d"] == pytest.approx(cider, abs=1e-12)
+    rouge = evaluate.load(str(METRICS / "rouge_l")).compute(predictions=captions, references=references)["rouge_l"]
+    assert results["rouge_l"] == pytest.approx(rouge, abs=1e-12)
+    videos = torch.stack([embedder.encode_video(row) for row in _frames(processor, model, split)])
+    clip = evaluate.load(str(METRICS / "clip_score")).compute(predictions=captions, video_embeddings=videos.tolist(), clip_model=embedder)
+    assert results["clip_score"] == pytest.approx(clip["clip_score"], abs=1e-5)
+    similarity = embedder.encode_text(captions) @ torch.nn.functional.normalize(videos, dim=-1).T
+    assert results["t2v_recall@1"] == pytest.approx(retrieval_recall(similarity)["t2v_recall@1"])
+    assert results["vocabulary_size"] == len({w for c in captions for w in normalize_caption(c).split()})
+    assert 0 <= results["div_1"] <= 1 and 0 <= results["top1_accuracy"] <= 100
+
+
+def _frames(processor, model, split):
+    from hf_vidcap.data.collator import VideoCaptionCollator
+
+    collator = VideoCaptionCollator(processor, num_frames=model.config.num_frames)
+    return collator([split[i] for i in range(len(split))])["video_frames"]
+
+
+def test_bad_configurations_fail_before_decoding(tokenizer, shapes_dataset):
+    model, processor = make_model_and_processor(tokenizer)
+    split = shapes_dataset["test"]
+    with pytest.raises(ValueError, match="unknown metrics \\['cider'\\]"):
+        evaluate_captioner(model, processor, split, metrics=["cider"])
+    with pytest.raises(ValueError, match="need clip_model"):
+        evaluate_captioner(model, processor, split, metrics=["retrieval"])
+    with pytest.raises(JavaMetricUnavailableError, match="Stanford CoreNLP"):
+        evaluate_captioner(model, processor, split, metrics=["spice"])
+    with pytest.raises(ValueError, match="num_diverse_captions"):
+        evaluate_captioner(model, processor, split, metrics=["diversity"], num_diverse_captions=1)
