@@ -99,7 +99,8 @@ def main(script_args, training_args, model_args):
     if trainer.is_world_process_zero():
         print(trainer.metrics_table(test_metrics))
     if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+        # Adapter (with LoRA), processor, training config and a model card with the test results as model-index.
+        trainer.push_to_hub(dataset_name=script_args.dataset_name, eval_results=test_metrics, eval_split="test")
     return trainer
 
 

@@ -175,6 +175,12 @@ def metric(shapes_dir, output_dir):
     push_metric("caption_diversity", "alice/caption_diversity")
     predictions = ["a red circle moves left", "a blue square"]
     references = [["a red circle moves left"], ["a blue square grows"]]
+    metrics_dir = HERE.parents[1] / "metrics"
+    loaded = {}
+    for folder in sorted(p for p in metrics_dir.iterdir() if p.is_dir()):
+        if folder.name not in ("cider_d", "caption_diversity"):
+            push_metric(folder.name, f"alice/{folder.name}")
+        loaded[folder.name] = type(evaluate.load(f"alice/{folder.name}")).__name__
     hub_module = evaluate.load("alice/cider_d")
     local_module = evaluate.load(str(HERE.parents[1] / "metrics" / "cider_d"))
     diversity = evaluate.load("alice/caption_diversity").compute(predictions=[["a red circle", "a blue circle"], ["a square", "a square grows"]])
@@ -182,6 +188,7 @@ def metric(shapes_dir, output_dir):
         "hub": hub_module.compute(predictions=predictions, references=references)["cider_d"],
         "local": local_module.compute(predictions=predictions, references=references)["cider_d"],
         "diversity": diversity,
+        "loaded": loaded,
     }
 
 

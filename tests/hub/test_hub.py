@@ -91,6 +91,12 @@ def test_metric_module_pushed_as_a_space_loads_with_evaluate(hub, shapes_dir, tm
     result = run_client(hub, "metric", shapes_dir, tmp_path)
     assert result["hub"] == pytest.approx(result["local"], abs=1e-12)
     assert result["diversity"]["vocabulary_size"] == 6
+    # Every module of metrics/ loads from the Hub as its own evaluate.Metric class.
+    assert result["loaded"] == {
+        "bleu": "CaptionBleu", "caption_diversity": "CaptionDiversity", "cider_d": "CiderDMetric",
+        "clip_retrieval": "ClipRetrieval", "clip_score": "ClipScore", "meteor": "Meteor", "rouge_l": "RougeL",
+        "spice": "Spice", "zero_shot_classification": "ZeroShotClassification",
+    }
     assert ("GET", "/spaces/alice/cider_d/resolve/main/cider_d.py") in hub.state.requests
 
 
