@@ -92,16 +92,6 @@ def generate_for_dataset(
     return captions, columns
 
 
-def _clip_embedder(clip_model):
-    if clip_model is None:
-        return None
-    if isinstance(clip_model, str):
-        from .rewards import CLIPEmbedder
-
-        return CLIPEmbedder.from_pretrained(clip_model)
-    return clip_model
-
-
 def evaluate_captioner(
     model,
     processor,
@@ -177,7 +167,12 @@ def evaluate_captioner(
         if not num_frames:
             raise ValueError("the model's config has no num_frames; pass a collator that samples the frames.")
         collator = VideoCaptionCollator(processor, num_frames=num_frames, references_column=references_column)
-    embedder = _clip_embedder(clip_model) if needs_clip else None
+    if needs_clip:
+        from .rewards import load_clip_embedder
+
+        embedder = load_clip_embedder(clip_model)
+    else:
+        embedder = None
     captions, columns = generate_for_dataset(
         model, processor, dataset, collator, batch_size=batch_size, num_beams=num_beams, max_new_tokens=max_new_tokens,
         show_progress=show_progress, video_embedder=embedder,

@@ -119,6 +119,22 @@ class CLIPEmbedder:
         return self.model.text_projection.shape[1] if hasattr(self.model, "text_projection") else self.model.embed_dim
 
 
+_LOADED_EMBEDDERS: dict[tuple[str, str], CLIPEmbedder] = {}
+
+
+def load_clip_embedder(clip_model, backend: str = "transformers") -> CLIPEmbedder:
+    """``clip_model`` as a `CLIPEmbedder`: returned as is when it already is one (anything with ``encode_text``),
+    else loaded with `CLIPEmbedder.from_pretrained` once per (name, backend) and kept for the process."""
+    if clip_model is None:
+        raise ValueError("clip_model is None; pass a CLIP checkpoint (e.g. 'openai/clip-vit-base-patch16') or a CLIPEmbedder.")
+    if hasattr(clip_model, "encode_text"):
+        return clip_model
+    key = (str(clip_model), backend)
+    if key not in _LOADED_EMBEDDERS:
+        _LOADED_EMBEDDERS[key] = CLIPEmbedder.from_pretrained(str(clip_model), backend=backend)
+    return _LOADED_EMBEDDERS[key]
+
+
 class VideoEmbeddingCache:
     """Video embeddings by video id, from decoded frames or a precomputed column; each video encoded once.
 

@@ -9,7 +9,7 @@ import evaluate
 import torch
 
 from hf_vidcap.metrics import retrieval_recall
-from hf_vidcap.rewards import CLIPEmbedder
+from hf_vidcap.rewards import load_clip_embedder
 
 _CITATION = """@inproceedings{chaffin2024distinctive, title={Distinctive image captioning: leveraging ground truth
   captions in CLIP guided reinforcement learning}, author={Chaffin, Antoine and Kijak, Ewa and Claveau, Vincent},
@@ -33,22 +33,6 @@ Returns:
 """
 
 
-_EMBEDDERS = {}
-
-
-def _embedder(clip_model, backend="transformers"):
-    """A CLIPEmbedder, loaded once per (model, backend): a transformers repo id or directory, an open_clip name, or an
-    already built hf_vidcap.rewards.CLIPEmbedder."""
-    if clip_model is None:
-        raise ValueError("pass clip_model: a CLIP checkpoint (e.g. 'openai/clip-vit-base-patch16') or a CLIPEmbedder.")
-    if not isinstance(clip_model, str):
-        return clip_model
-    key = (clip_model, backend)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = CLIPEmbedder.from_pretrained(clip_model, backend=backend)
-    return _EMBEDDERS[key]
-
-
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class ClipRetrieval(evaluate.Metric):
     def _info(self):
@@ -62,7 +46,7 @@ class ClipRetrieval(evaluate.Metric):
         )
 
     def _compute(self, predictions, video_embeddings, clip_model=None, video_ids=None, ks=(1, 5, 10), backend="transformers"):
-        embedder = _embedder(clip_model, backend)
+        embedder = load_clip_embedder(clip_model, backend)
         video_embeddings = torch.nn.functional.normalize(torch.tensor(video_embeddings, dtype=torch.float32), dim=-1)
         if video_ids is None:
             caption_to_video, videos = None, video_embeddings

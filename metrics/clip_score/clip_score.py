@@ -9,7 +9,7 @@ import evaluate
 import torch
 
 from hf_vidcap.metrics import clip_s, ref_clip_s
-from hf_vidcap.rewards import CLIPEmbedder
+from hf_vidcap.rewards import load_clip_embedder
 
 _CITATION = """@inproceedings{hessel2021clipscore, title={CLIPScore: A reference-free evaluation metric for image
   captioning}, author={Hessel, Jack and Holtzman, Ari and Forbes, Maxwell and Le Bras, Ronan and Choi, Yejin},
@@ -33,22 +33,6 @@ Returns:
 """
 
 
-_EMBEDDERS = {}
-
-
-def _embedder(clip_model, backend="transformers"):
-    """A CLIPEmbedder, loaded once per (model, backend): a transformers repo id or directory, an open_clip name, or an
-    already built hf_vidcap.rewards.CLIPEmbedder."""
-    if clip_model is None:
-        raise ValueError("pass clip_model: a CLIP checkpoint (e.g. 'openai/clip-vit-base-patch16') or a CLIPEmbedder.")
-    if not isinstance(clip_model, str):
-        return clip_model
-    key = (clip_model, backend)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = CLIPEmbedder.from_pretrained(clip_model, backend=backend)
-    return _EMBEDDERS[key]
-
-
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class ClipScore(evaluate.Metric):
     def _info(self):
@@ -63,7 +47,7 @@ class ClipScore(evaluate.Metric):
         )
 
     def _compute(self, predictions, video_embeddings, clip_model=None, reference_captions=None, weight=2.5, backend="transformers"):
-        embedder = _embedder(clip_model, backend)
+        embedder = load_clip_embedder(clip_model, backend)
         text = embedder.encode_text(list(predictions))
         scores = clip_s(text, torch.tensor(video_embeddings, dtype=torch.float32), weight)
         result = {"clip_score": scores.mean().item(), "clip_scores": scores.tolist()}

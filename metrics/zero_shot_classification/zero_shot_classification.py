@@ -7,7 +7,7 @@ import datasets
 import evaluate
 
 from hf_vidcap.metrics import generalized_zero_shot_accuracy, top_k_accuracy
-from hf_vidcap.rewards import CaptionClassifier, CLIPEmbedder
+from hf_vidcap.rewards import CaptionClassifier, load_clip_embedder
 
 _CITATION = """@inproceedings{regen, title={ReGen: A good generative zero-shot video classifier should be rewarded},
   year={2023}}"""
@@ -33,22 +33,6 @@ Returns:
 """
 
 
-_EMBEDDERS = {}
-
-
-def _embedder(clip_model, backend="transformers"):
-    """A CLIPEmbedder, loaded once per (model, backend): a transformers repo id or directory, an open_clip name, or an
-    already built hf_vidcap.rewards.CLIPEmbedder."""
-    if clip_model is None:
-        raise ValueError("pass clip_model: a CLIP checkpoint (e.g. 'openai/clip-vit-base-patch16') or a CLIPEmbedder.")
-    if not isinstance(clip_model, str):
-        return clip_model
-    key = (clip_model, backend)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = CLIPEmbedder.from_pretrained(clip_model, backend=backend)
-    return _EMBEDDERS[key]
-
-
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class ZeroShotClassification(evaluate.Metric):
     def _info(self):
@@ -65,7 +49,7 @@ class ZeroShotClassification(evaluate.Metric):
     ):
         if class_names is None:
             raise ValueError("pass class_names: the class names in label-index order.")
-        classifier = CaptionClassifier(_embedder(clip_model, backend), class_names, prompt=prompt)
+        classifier = CaptionClassifier(load_clip_embedder(clip_model, backend), class_names, prompt=prompt)
         scores = classifier.log_probs(list(predictions))
         ks = [k for k in ks if k <= len(classifier.class_names)]
         result = top_k_accuracy(scores, references, ks, per_class_mean)

@@ -106,3 +106,35 @@ def test_generated_captions_round_trip_as_a_hub_dataset(hub, shapes_dir, tmp_pat
         {"video_id": "v0", "caption": "a red circle", "references": ["a red circle moves"]},
         {"video_id": "v1", "caption": "a blue square", "references": ["a blue square"]},
     ]
+
+
+def test_bad_publishing_arguments_are_named():
+    from hf_vidcap import hub
+
+    with pytest.raises(ValueError, match="no metric module 'cider'; use a folder path or one of \\['bleu'"):
+        hub.push_metric("cider", "alice/cider")
+    with pytest.raises(ValueError, match="must end with the module name 'cider_d'"):
+        hub.push_metric("cider_d", "alice/my-cider")
+    with pytest.raises(ValueError, match="reward_weights has 1 values but there are 2 rewards"):
+        hub.build_model_card("m", rewards=["cider_d", "clip_s"], reward_weights=[1.0])
+    with pytest.raises(ValueError, match="got 2 video_ids but 1 captions"):
+        hub.push_predictions(["v0", "v1"], ["a caption"], "alice/captions")
+    with pytest.raises(FileNotFoundError, match="save the checkpoint there first"):
+        hub.push_folder("/nonexistent/checkpoint", "alice/x")
+
+
+def test_model_card_renders_results_as_model_index():
+    from hf_vidcap import hub
+
+    results = hub.eval_results_from_metrics({"test_cider_d": 1.5, "test_bleu_4": 0.25, "test_runtime": 3.0}, "msr-vtt")
+    card = hub.build_model_card(
+        "blip2-scst", base_model="Salesforce/blip2-opt-2.7b", datasets=["msr-vtt"], rewards=["cider_d", "clip_s"],
+        reward_weights=[1.0, 0.5], baseline="greedy", hyperparameters={"learning_rate": 1e-5}, eval_results=results, adapter=True,
+    )
+    index = card.data.to_dict()["model-index"][0]
+    assert index["name"] == "blip2-scst"
+    metrics = {m["type"]: m["value"] for m in index["results"][0]["metrics"]}
+    assert metrics == {"cider_d": 1.5, "bleu_4": 0.25}  # runtime is not a result
+    assert index["results"][0]["dataset"] == {"name": "msr-vtt", "type": "msr-vtt", "split": "test"}
+    assert "`cider_d` × 1.0, `clip_s` × 0.5" in card.text and "| CIDEr-D | 1.5000 |" in card.text
+    assert 'PeftModel.from_pretrained(base, "blip2-scst")' in card.text
