@@ -9,7 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .captioning import generate_captions, make_generation_config, unwrap_captioner
-from .metrics import CiderD, corpus_bleu, normalize_caption
+from .metrics import CiderD, corpus_bleu, normalize_caption, normalize_corpus
 
 CAPTION_METRICS = ("cider_d", "bleu", "rouge_l", "meteor", "spice")
 CLIP_METRICS = ("clip_score", "ref_clip_score", "retrieval", "zero_shot")
@@ -22,8 +22,7 @@ def score_captions(predictions: list[str], references: list[list[str]], metrics:
     unknown = [m for m in metrics if m not in CAPTION_METRICS]
     if unknown:
         raise ValueError(f"unknown caption metrics {unknown}; choose from {list(CAPTION_METRICS)}.")
-    predictions = [normalize_caption(p) for p in predictions]
-    references = [[normalize_caption(r) for r in refs] for refs in references]
+    predictions, references = normalize_corpus(predictions, references)
     scores: dict[str, float] = {}
     if "cider_d" in metrics:
         scores["cider_d"] = CiderD().compute_score(predictions, references)[0]

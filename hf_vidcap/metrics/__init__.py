@@ -8,7 +8,7 @@ from .diversity import distinct_ngrams, mbleu, self_bleu, vocabulary_size
 from .java import JavaMetricUnavailableError, meteor, spice
 from .retrieval import retrieval_ranks, retrieval_recall
 from .rouge import corpus_rouge_l, sentence_rouge_l
-from .text import normalize_caption
+from .text import normalize_caption, normalize_corpus
 from .zero_shot import generalized_zero_shot_accuracy, top_k_accuracy
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "meteor",
     "ngram_counts",
     "normalize_caption",
+    "normalize_corpus",
     "ref_clip_s",
     "retrieval_ranks",
     "retrieval_recall",

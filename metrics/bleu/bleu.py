@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
-from hf_vidcap.metrics import corpus_bleu, normalize_caption
+from hf_vidcap.metrics import corpus_bleu, normalize_corpus
+from hf_vidcap.metrics.modules import caption_metric_info
 
 _CITATION = """@inproceedings{papineni2002bleu, title={BLEU: a method for automatic evaluation of machine translation},
   author={Papineni, Kishore and Roukos, Salim and Ward, Todd and Zhu, Wei-Jing}, booktitle={ACL}, year={2002}}"""
@@ -34,18 +34,9 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class CaptionBleu(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            codebase_urls=["https://github.com/tylin/coco-caption"],
-        )
+        return caption_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, normalize=True):
         if normalize:
-            predictions = [normalize_caption(p) for p in predictions]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            predictions, references = normalize_corpus(predictions, references)
         return {f"bleu_{k}": float(s) for k, s in enumerate(corpus_bleu(predictions, references), start=1)}

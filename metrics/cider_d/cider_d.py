@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
-from hf_vidcap.metrics import CiderD, normalize_caption
+from hf_vidcap.metrics import CiderD, normalize_caption, normalize_corpus
+from hf_vidcap.metrics.modules import caption_metric_info
 
 _CITATION = """@inproceedings{vedantam2015cider, title={CIDEr: Consensus-based image description evaluation},
   author={Vedantam, Ramakrishna and Zitnick, C. Lawrence and Parikh, Devi}, booktitle={CVPR}, year={2015}}"""
@@ -39,20 +39,11 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class CiderDMetric(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            codebase_urls=["https://github.com/tylin/coco-caption"],
-        )
+        return caption_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, normalize=True, document_frequency_references=None):
         if normalize:
-            predictions = [normalize_caption(p) for p in predictions]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            predictions, references = normalize_corpus(predictions, references)
         if document_frequency_references is None:
             scorer = CiderD()
         else:

@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
-from hf_vidcap.metrics import meteor, normalize_caption
+from hf_vidcap.metrics import meteor, normalize_corpus
+from hf_vidcap.metrics.modules import caption_metric_info
 
 _CITATION = """@inproceedings{denkowski2014meteor, title={Meteor Universal: Language specific translation evaluation for
   any target language}, author={Denkowski, Michael and Lavie, Alon}, booktitle={WMT}, year={2014}}"""
@@ -29,19 +29,10 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Meteor(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            codebase_urls=["https://www.cs.cmu.edu/~alavie/METEOR/"],
-        )
+        return caption_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, ["https://www.cs.cmu.edu/~alavie/METEOR/"])
 
     def _compute(self, predictions, references, normalize=True, meteor_jar=None):
         if normalize:
-            predictions = [normalize_caption(p) for p in predictions]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            predictions, references = normalize_corpus(predictions, references)
         mean, scores = meteor(predictions, references, meteor_jar=meteor_jar)
         return {"meteor": mean, "scores": scores}

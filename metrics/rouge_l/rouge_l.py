@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
-from hf_vidcap.metrics import corpus_rouge_l, normalize_caption
+from hf_vidcap.metrics import corpus_rouge_l, normalize_corpus
+from hf_vidcap.metrics.modules import caption_metric_info
 
 _CITATION = """@inproceedings{lin2004rouge, title={ROUGE: A package for automatic evaluation of summaries},
   author={Lin, Chin-Yew}, booktitle={Text Summarization Branches Out}, year={2004}}"""
@@ -34,19 +34,10 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class RougeL(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            codebase_urls=["https://github.com/tylin/coco-caption"],
-        )
+        return caption_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, normalize=True):
         if normalize:
-            predictions = [normalize_caption(p) for p in predictions]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            predictions, references = normalize_corpus(predictions, references)
         mean, scores = corpus_rouge_l(predictions, references)
         return {"rouge_l": float(mean), "scores": scores}

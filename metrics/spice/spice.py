@@ -3,10 +3,10 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
-from hf_vidcap.metrics import normalize_caption, spice
+from hf_vidcap.metrics import normalize_corpus, spice
+from hf_vidcap.metrics.modules import caption_metric_info
 
 _CITATION = """@inproceedings{anderson2016spice, title={SPICE: Semantic propositional image caption evaluation},
   author={Anderson, Peter and Fernando, Basura and Johnson, Mark and Gould, Stephen}, booktitle={ECCV}, year={2016}}"""
@@ -30,19 +30,10 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Spice(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            codebase_urls=["https://github.com/peteanderson80/SPICE"],
-        )
+        return caption_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, ["https://github.com/peteanderson80/SPICE"])
 
     def _compute(self, predictions, references, normalize=True, spice_jar=None):
         if normalize:
-            predictions = [normalize_caption(p) for p in predictions]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            predictions, references = normalize_corpus(predictions, references)
         mean, scores = spice(predictions, references, spice_jar=spice_jar)
         return {"spice": mean, "scores": scores}

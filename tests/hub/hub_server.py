@@ -251,19 +251,22 @@ class _Handler(BaseHTTPRequestHandler):
             del self.state.repos[(repo_type, repo_id)]
             self._send(200, {})
 
-    def _snapshot(self, repo: Repo, rev: str, head=False):
+    def _snapshot(self, repo_type: str, repo_id: str, rev: str, head=False) -> tuple[Repo, str] | None:
+        """The readable repo and the commit ``rev`` names, or None once the error is answered."""
+        repo = self._repo(repo_type, repo_id, head=head)
+        if repo is None:
+            return None
         sha = repo.resolve(rev)
         if sha is None:
             self._error(404, "RevisionNotFound", f"Invalid rev id: {unquote(rev)}", head)
-        return sha
+            return None
+        return repo, sha
 
     def repo_info(self, type, repo, rev=None, head=False):
-        repo_obj = self._repo(type, repo)
-        if not repo_obj:
+        found = self._snapshot(type, repo, rev or "main")
+        if not found:
             return
-        sha = self._snapshot(repo_obj, rev or "main")
-        if not sha:
-            return
+        repo_obj, sha = found
         files = repo_obj.commits[sha]["files"]
         info = {
             "id": repo,
@@ -316,10 +319,11 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(self._body() or b"{}")
         repo_obj = self._repo(type, repo, write=True)
         if repo_obj:
-            sha = self._snapshot(repo_obj, rev)
-            if sha:
-                repo_obj.tags[payload["tag"]] = sha
-                self._send(200, {})
+            sha = repo_obj.resolve(rev)
+            if sha is None:
+                return self._error(404, "RevisionNotFound", f"Invalid rev id: {unquote(rev)}")
+            repo_obj.tags[payload["tag"]] = sha
+            self._send(200, {})
 
     def preupload(self, type, repo, rev, head=False):
         payload = json.loads(self._body() or b"{}")
@@ -402,13 +406,10 @@ class _Handler(BaseHTTPRequestHandler):
         return entry
 
     def tree(self, type, repo, rev, path=None, head=False):
-        repo_obj = self._repo(type, repo)
-        if not repo_obj:
+        found = self._snapshot(type, repo, rev)
+        if not found:
             return
-        sha = self._snapshot(repo_obj, rev)
-        if not sha:
-            return
-        snapshot = repo_obj.commits[sha]
+        snapshot = found[0].commits[found[1]]
         prefix = (unquote(path).strip("/") + "/") if path else ""
         recursive = self.query.get("recursive", ["false"])[0].lower() in ("true", "1")
         entries, folders = [], set()
@@ -430,17 +431,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def paths_info(self, type, repo, rev, head=False):
         body = self._body()
-        repo_obj = self._repo(type, repo)
-        if not repo_obj:
-            return
-        sha = self._snapshot(repo_obj, rev)
-        if not sha:
+        found = self._snapshot(type, repo, rev)
+        if not found:
             return
         if self.headers.get("content-type", "").startswith("application/json"):
             paths = json.loads(body).get("paths", [])
         else:
             paths = parse_qs(body.decode()).get("paths", [])
-        snapshot = repo_obj.commits[sha]
+        snapshot = found[0].commits[found[1]]
         entries = []
         for path in paths:
             if path in snapshot["files"]:
@@ -451,14 +449,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def resolve(self, repo, rev, path, prefix=None, head=False):
         repo_type = {None: "model", "datasets/": "dataset", "spaces/": "space"}[prefix]
-        repo_obj = self._repo(repo_type, repo, head=head)
-        if not repo_obj:
+        found = self._snapshot(repo_type, repo, rev, head=head)
+        if not found:
             return
-        sha = self._snapshot(repo_obj, rev, head=head)
-        if not sha:
-            return
+        sha = found[1]
         path = unquote(path)
-        snapshot = repo_obj.commits[sha]
+        snapshot = found[0].commits[sha]
         if path not in snapshot["files"]:
             return self._error(404, "EntryNotFound", f"Entry not found: {path}", head)
         content = snapshot["files"][path]
