@@ -11,10 +11,17 @@ from .shapes import (
     load_shapes_dataset,
     shapes_vocabulary,
 )
-from .video import VideoDecodingError, decode_video, uniform_frame_indices
+from .sampling import SAMPLING_MODES, SHORT_VIDEO_POLICIES, ShortVideoError, sample_frame_indices
+from .video import DECODERS, VideoDecodingError, available_decoders, decode_video, uniform_frame_indices
 
 __all__ = [
     "ACTIONS",
+    "DECODERS",
+    "SAMPLING_MODES",
+    "SHORT_VIDEO_POLICIES",
+    "ShortVideoError",
+    "available_decoders",
+    "sample_frame_indices",
     "ShapesWorldConfig",
     "VideoCaptionCollator",
     "VideoDecodingError",

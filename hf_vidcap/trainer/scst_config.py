@@ -118,6 +118,10 @@ class VideoSCSTConfig(TrainingArguments):
         vision tower again: the language-model inputs when the whole visual path (vision tower, Q-Former,
         projection) is frozen, else the vision tower's outputs when only it is frozen. Needs a frozen vision tower
         and a video id (``id_column``) or path per sample.
+    feature_cache_dir (`str`, *optional*):
+        With ``cache_video_features``, also store the features on disk there (one file per video, split by a digest
+        of the frozen weights, the frames, resolution and normalisation; see `VisionFeatureCache`), so that later
+        runs read them instead of computing them. Put it next to the dataset (e.g. ``data/msrvtt/.feature_cache``).
     id_column (`str`, *optional*, defaults to `"video_id"`):
         Column naming each video (errors, caches).
 
@@ -179,6 +183,7 @@ class VideoSCSTConfig(TrainingArguments):
 
     # Speed.
     cache_video_features: bool = field(default=False, metadata={"help": "Reuse frozen visual features across epochs."})
+    feature_cache_dir: str | None = field(default=None, metadata={"help": "On-disk cache of frozen visual features."})
     id_column: str = field(default="video_id", metadata={"help": "Column naming each video."})
 
     # Logging and evaluation.
@@ -195,6 +200,8 @@ class VideoSCSTConfig(TrainingArguments):
             )
         if self.num_frames < 1:
             raise ValueError(f"num_frames ({self.num_frames}) must be >= 1.")
+        if self.feature_cache_dir is not None and not self.cache_video_features:
+            raise ValueError("feature_cache_dir needs cache_video_features=True (it is the on-disk level of that cache).")
         if self.num_generations < 1:
             raise ValueError(f"num_generations ({self.num_generations}) must be >= 1.")
         if self.max_completion_length < 1:

@@ -185,6 +185,18 @@ class _StepTimer(TrainerCallback):
         self.step_start = None
 
 
+class _VisualPath(torch.nn.Module):
+    """Everything of a captioner but its language model, as one module (for fingerprinting frozen weights)."""
+
+    def __init__(self, captioner):
+        super().__init__()
+        for name, child in captioner.named_children():
+            if name != "language_model":
+                self.add_module(name, child)
+        for name, parameter in captioner.named_parameters(recurse=False):
+            self.register_parameter(name, parameter)
+
+
 class VideoSCSTTrainer(Trainer):
     """Trainer for self-critical sequence training (and reward-driven tuning) of a video captioner.
 
@@ -314,7 +326,9 @@ class VideoSCSTTrainer(Trainer):
         self._phase_times: defaultdict[str, float] = defaultdict(float)
         self.completions_log: list[dict] = []
         self._feature_cache: dict = {}
-        self.feature_cache_stats = {"hits": 0, "misses": 0}
+        self._disk_caches: dict = {}
+        self._batch_video_keys: list | None = None
+        self.feature_cache_stats = {"hits": 0, "misses": 0, "disk_hits": 0}
         if args.rollout == "beam":
             self.rollout_config = make_generation_config(
                 processing_class,
@@ -366,6 +380,12 @@ class VideoSCSTTrainer(Trainer):
     def _check_feature_cache(self) -> None:
         if not self.args.cache_video_features:
             return
+        sampling = getattr(self.data_collator, "sampling", "uniform")
+        if sampling != "uniform":
+            raise ValueError(
+                f"cache_video_features reuses each video's features, but the collator samples frames with {sampling!r} "
+                "(new frames every epoch); use sampling='uniform' or turn the cache off."
+            )
         vision_frozen, visual_frozen = self._visual_trainability()
         if not (vision_frozen or visual_frozen):
             raise ValueError(
@@ -470,11 +490,45 @@ class VideoSCSTTrainer(Trainer):
 
     # ------------------------------------------------------------------------------------------- visual inputs
 
-    def _cached(self, keys: list, compute) -> torch.Tensor:
-        """Per-video features from the cache, computing (under no_grad) only the missing videos."""
+    def _disk_cache(self, kind: str):
+        """The on-disk cache of ``kind`` ("video_embeds" or "frame_features"), keyed by the frozen weights that
+        produce it and the frame settings."""
+        if kind not in self._disk_caches:
+            from ..data.feature_cache import VisionFeatureCache, model_fingerprint
+
+            captioner = unwrap_captioner(self.model)
+            frozen = captioner.vision_model if kind == "frame_features" else _VisualPath(captioner)
+            processor = self.processing_class
+            settings = {
+                "kind": kind,
+                "num_frames": self.args.num_frames,
+                "sampling": getattr(self.data_collator, "sampling", "uniform"),
+                "frame_size": getattr(self.data_collator, "frame_size", None),
+                "short_video": getattr(self.data_collator, "short_video", "error"),
+                "processor": {k: v for k, v in processor.to_dict().items() if k != "prompt"} if hasattr(processor, "to_dict") else None,
+            }
+            self._disk_caches[kind] = VisionFeatureCache(self.args.feature_cache_dir, model_fingerprint(frozen), settings)
+        return self._disk_caches[kind]
+
+    def _cached(self, keys: list, compute, kind: str) -> torch.Tensor:
+        """Per-video features from the memory cache, then the disk cache (``feature_cache_dir``), computing (under
+        no_grad) only the videos found in neither."""
         missing = [i for i, key in enumerate(keys) if key not in self._feature_cache]
         self.feature_cache_stats["hits"] += len(keys) - len(missing)
         self.feature_cache_stats["misses"] += len(missing)
+        if missing and self.args.feature_cache_dir is not None:
+            if self._batch_video_keys is None or len(self._batch_video_keys) != len(keys):
+                raise ValueError("feature_cache_dir needs the batch's video_keys (from VideoCaptionCollator).")
+            disk = self._disk_cache(kind)
+            before = disk.stats["hits"]
+            with torch.no_grad():
+                computed = disk.get_or_compute(
+                    [self._batch_video_keys[i] for i in missing], lambda rows: compute([missing[r] for r in rows])
+                )
+            self.feature_cache_stats["disk_hits"] += disk.stats["hits"] - before
+            for row, i in enumerate(missing):
+                self._feature_cache[keys[i]] = computed[row]
+            missing = []
         if missing:
             with torch.no_grad():
                 computed = compute(missing)
@@ -498,7 +552,7 @@ class VideoSCSTTrainer(Trainer):
         if visual_frozen:
             # The loss forward reuses the generation-time encoding as is.
             if keys is not None:
-                video_embeds = self._cached(keys, lambda rows: captioner.get_video_embeds(pixel_values[rows]))
+                video_embeds = self._cached(keys, lambda rows: captioner.get_video_embeds(pixel_values[rows]), "video_embeds")
             else:
                 with torch.no_grad():
                     video_embeds = captioner.get_video_embeds(pixel_values)
@@ -507,7 +561,9 @@ class VideoSCSTTrainer(Trainer):
             # Frozen vision tower, trainable Q-Former: the tower runs once; the Q-Former runs again with grad in
             # the loss forward (through the wrapped model, so DDP sees it).
             if keys is not None:
-                frame_features = self._cached(keys, lambda rows: captioner.get_frame_features(pixel_values[rows]))
+                frame_features = self._cached(
+                    keys, lambda rows: captioner.get_frame_features(pixel_values[rows]), "frame_features"
+                )
             else:
                 with torch.no_grad():
                     frame_features = captioner.get_frame_features(pixel_values)
@@ -762,6 +818,7 @@ class VideoSCSTTrainer(Trainer):
         if return_outputs:
             raise ValueError("VideoSCSTTrainer does not return model outputs from compute_loss.")
         pixel_values, columns = inputs["pixel_values"], inputs["columns"]
+        self._batch_video_keys = inputs.get("video_keys")
         if self.args.skip_corrupt_videos:
             # Cumulative count of this process's undecodable videos (skipped, never silently batched).
             self._step_metrics["skipped_videos"].append(float(getattr(self.data_collator, "num_skipped", 0)))
