@@ -4,18 +4,24 @@ from .collator import VideoCaptionCollator
 from .loading import load_video_caption_dataset
 from .shapes import (
     ACTIONS,
+    BASE_ACTIONS,
+    NOVEL_ACTIONS,
     ShapesWorldConfig,
     build_shapes_tokenizer,
     caption_names_attributes,
     generate_shapes_dataset,
     load_shapes_dataset,
     shapes_vocabulary,
+    split_base_novel,
 )
 from .sampling import SAMPLING_MODES, SHORT_VIDEO_POLICIES, ShortVideoError, sample_frame_indices
 from .video import DECODERS, VideoDecodingError, available_decoders, decode_video, uniform_frame_indices
 
 __all__ = [
     "ACTIONS",
+    "BASE_ACTIONS",
+    "NOVEL_ACTIONS",
+    "split_base_novel",
     "DECODERS",
     "SAMPLING_MODES",
     "SHORT_VIDEO_POLICIES",

@@ -8,8 +8,19 @@ attributes, so that CIDEr-D is meaningful and a captioner has a consensus captio
 Everything is deterministic from ``seed``: the same config writes the same frames and captions.
 
 Version 2 (lossless video encoding). The action classes carry natural-phrase names (``ACTIONS``) whose words
-all occur in the captions, so that a later base/novel split of the actions for zero-shot evaluation only has to
-partition ``ACTIONS``.
+all occur in the captions.
+
+What the zero-shot and distinctiveness methods need (all off by default, so the default world is unchanged):
+
+- a base/novel split of the actions (``NOVEL_ACTIONS``: the antonyms of three base actions, as in the ReGen
+  prototype) and `split_base_novel`, which gives the base-class splits to train and reward on and the novel-class
+  test split;
+- ``action_caption_prob`` < 1: "generic" captions that name the action only with that probability (ReGen's
+  pseudo-captions), so that a class reward has something to fix (``names_action`` counts them per clip);
+- ``near_duplicate_prob`` > 0: clips rendered twice with the same motion, differing in exactly one attribute
+  (colour, shape, size or action; ``pair_id`` / ``differs_in``), for distinctiveness and retrieval;
+- motion a tiny model can recognise: shapes span several patches and travel about half the frame; pair the clips
+  with the processor's ``frame_differences`` input to make it near-perfectly recognisable.
 """
 
 from __future__ import annotations
@@ -68,6 +79,11 @@ _ACTION_INGS: dict[str, list[str]] = {
     "bouncing": ["bouncing", "bouncing up and down", "hopping"],
 }
 _BACKGROUND = (18, 18, 22)
+# Held out for zero-shot evaluation: each is the antonym of a base action, so recognising it from a caption needs
+# the caption to name it (a model that only learnt base names calls it by the antonym).
+NOVEL_ACTIONS = ("moving right", "moving down", "shrinking")
+BASE_ACTIONS = tuple(a for a in ACTIONS if a not in NOVEL_ACTIONS)
+DUPLICATE_ATTRIBUTES = ("color", "shape", "size", "action")
 
 
 @dataclass
@@ -83,6 +99,11 @@ class ShapesWorldConfig:
         num_captions (`int`, *optional*, defaults to `12`): reference captions per clip (at least 10).
         second_shape_prob (`float`, *optional*, defaults to `0.3`): probability of a static second shape.
         seed (`int`, *optional*, defaults to `0`): the seed everything is derived from.
+        action_caption_prob (`float`, *optional*, defaults to `1.0`): probability that a reference caption names
+            the action ("generic" captions below 1: "a red circle", "there is a red circle next to a blue square").
+            Each clip keeps at least one caption that names it, unless the probability is 0.
+        near_duplicate_prob (`float`, *optional*, defaults to `0.0`): probability that a clip gets a twin in the
+            same split: the same motion and placement, one attribute changed.
     """
 
     num_train: int = 800
@@ -93,6 +114,8 @@ class ShapesWorldConfig:
     num_captions: int = 12
     second_shape_prob: float = 0.3
     seed: int = 0
+    action_caption_prob: float = 1.0
+    near_duplicate_prob: float = 0.0
     version: int = field(default=SHAPES_WORLD_VERSION)
 
     def __post_init__(self):
@@ -105,8 +128,9 @@ class ShapesWorldConfig:
             raise ValueError(f"image_size ({self.image_size}) must be >= 32 for the shapes to be legible.")
         if self.num_captions < 10:
             raise ValueError(f"num_captions ({self.num_captions}) must be >= 10 so that CIDEr-D is meaningful.")
-        if not 0.0 <= self.second_shape_prob <= 1.0:
-            raise ValueError(f"second_shape_prob ({self.second_shape_prob}) must be in [0, 1].")
+        for name in ("second_shape_prob", "action_caption_prob", "near_duplicate_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} ({getattr(self, name)}) must be in [0, 1].")
 
     def split_sizes(self) -> dict[str, int]:
         return {"train": self.num_train, "validation": self.num_validation, "test": self.num_test}
@@ -212,8 +236,19 @@ def _noun_phrase(attributes: dict, rng: np.random.Generator, with_size: bool) ->
     return " ".join(words)
 
 
-def make_captions(attributes: dict, num_captions: int, rng: np.random.Generator) -> list[str]:
-    """Reference captions for one clip: varied synonyms, word order and optional attributes."""
+def _generic_caption(attributes: dict, noun: str, rng: np.random.Generator) -> str:
+    template = rng.integers(3)
+    if template == 0:
+        return f"a {noun}"
+    if template == 1:
+        return f"there is a {noun}"
+    return f"the {noun}"
+
+
+def make_captions(attributes: dict, num_captions: int, rng: np.random.Generator, action_caption_prob: float = 1.0) -> list[str]:
+    """Reference captions for one clip: varied synonyms, word order and optional attributes; with
+    ``action_caption_prob`` < 1 each caption names the action only with that probability (at least one does while
+    the probability is positive)."""
     action = attributes["action"]
     captions: list[str] = []
     seen: set[str] = set()
@@ -225,7 +260,13 @@ def make_captions(attributes: dict, num_captions: int, rng: np.random.Generator)
         verb = _ACTION_VERBS[action][rng.integers(len(_ACTION_VERBS[action]))]
         ing = _ACTION_INGS[action][rng.integers(len(_ACTION_INGS[action]))]
         template = rng.integers(5)
-        if template == 0:
+        # Only draw when generic captions are on, so that the default world keeps its random stream.
+        generic = action_caption_prob < 1.0 and rng.random() >= action_caption_prob
+        if generic and action_caption_prob > 0 and len(captions) == num_captions - 1 and not _names_action_somewhere(captions, action):
+            generic = False  # the last caption names the action if none has yet
+        if generic:
+            caption = _generic_caption(attributes, noun, rng)
+        elif template == 0:
             caption = f"a {noun} {verb}"
         elif template == 1:
             caption = f"the {noun} {verb}"
@@ -239,10 +280,16 @@ def make_captions(attributes: dict, num_captions: int, rng: np.random.Generator)
             other = f"{attributes['second_color']} {attributes['second_shape']}"
             caption += f" next to a {other}" if rng.random() < 0.5 else f" while a {other} stays still"
         # Duplicates are allowed once the distinct wordings run out, as in human-written references.
-        if caption not in seen or attempts > 20 * num_captions:
+        # Generic captions repeat freely (there are few ways to say "a red circle"); rejecting their repeats would
+        # make the action named more often than action_caption_prob.
+        if caption not in seen or generic or attempts > 20 * num_captions:
             seen.add(caption)
             captions.append(caption)
     return captions
+
+
+def _names_action_somewhere(captions: list[str], action: str) -> bool:
+    return any(caption_names_attributes(c, {"color": "", "shape": "", "action": action})["action"] for c in captions)
 
 
 def shapes_vocabulary() -> list[str]:
@@ -276,6 +323,47 @@ def sample_attributes(rng: np.random.Generator, second_shape_prob: float) -> dic
         attributes["second_shape"] = SHAPES[rng.integers(len(SHAPES))]
         attributes["second_color"] = [c for c in colors if c != color][rng.integers(len(colors) - 1)]
     return attributes
+
+
+def _near_duplicate(attributes: dict, rng: np.random.Generator) -> tuple[dict, str]:
+    """A copy of ``attributes`` with one attribute changed (to a value the renderer can show), and its name."""
+    twin = dict(attributes)
+    changed = DUPLICATE_ATTRIBUTES[rng.integers(len(DUPLICATE_ATTRIBUTES))]
+    if changed == "color":
+        options = [c for c in COLORS if c not in (attributes["color"], attributes["second_color"])]
+    elif changed == "shape":
+        options = [s for s in SHAPES if s != attributes["shape"] and not (attributes["action"] == "rotating" and s == "circle")]
+    elif changed == "size":
+        options = [s for s in SIZES if s != attributes["size"]]
+    else:
+        options = [a for a in ACTIONS if a != attributes["action"] and not (attributes["shape"] == "circle" and a == "rotating")]
+    twin[changed] = options[rng.integers(len(options))]
+    return twin, changed
+
+
+def split_base_novel(dataset, novel_actions=NOVEL_ACTIONS):
+    """The zero-shot splits of a shapes `DatasetDict` (ReGen's protocol): ``train`` and ``validation`` restricted to
+    the base actions (what class rewards may see), ``test_seen`` (base-class test clips) and ``test_unseen``
+    (novel-class test clips, never rewarded). Labels keep their indices over all of ``ACTIONS``; the novel ones are
+    ``[ACTIONS.index(a) for a in novel_actions]`` (the ``unseen_classes`` of the generalised metrics)."""
+    import datasets
+
+    unknown = [a for a in novel_actions if a not in ACTIONS]
+    if unknown or not novel_actions or len(set(novel_actions)) == len(ACTIONS):
+        raise ValueError(f"novel_actions must be a non-empty proper subset of {list(ACTIONS)}; got {list(novel_actions)}.")
+    novel = {ACTIONS.index(a) for a in novel_actions}
+
+    def base(split):
+        return dataset[split].filter(lambda label: label not in novel, input_columns="label")
+
+    return datasets.DatasetDict(
+        {
+            "train": base("train"),
+            "validation": base("validation"),
+            "test_seen": base("test"),
+            "test_unseen": dataset["test"].filter(lambda label: label in novel, input_columns="label"),
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -327,18 +415,34 @@ def generate_shapes_dataset(output_dir: str | os.PathLike, config: ShapesWorldCo
         for index in range(count):
             rng = np.random.default_rng([config.seed, split_index, index])
             attributes = sample_attributes(rng, config.second_shape_prob)
+            placement = rng.bit_generator.state  # a twin replays the same placement and motion
             frames = render_clip(attributes, config.num_frames, config.image_size, rng)
             video_id = f"{split}_{index:05d}"
-            write_video(split_dir / f"{video_id}.mp4", frames)
-            rows.append(
-                {
-                    "file_name": f"{video_id}.mp4",
-                    "video_id": video_id,
-                    "captions": make_captions(attributes, config.num_captions, rng),
-                    "label": ACTIONS.index(attributes["action"]),
-                    **attributes,
-                }
-            )
+            captions = make_captions(attributes, config.num_captions, rng, config.action_caption_prob)
+            clips = [(video_id, attributes, frames, captions, "")]
+            twin_rng = np.random.default_rng([config.seed, split_index, index, 1])
+            if config.near_duplicate_prob > 0 and twin_rng.random() < config.near_duplicate_prob:
+                twin, changed = _near_duplicate(attributes, twin_rng)
+                replay = np.random.default_rng()
+                replay.bit_generator.state = placement
+                twin_frames = render_clip(twin, config.num_frames, config.image_size, replay)
+                twin_captions = make_captions(twin, config.num_captions, twin_rng, config.action_caption_prob)
+                clips.append((f"{video_id}_twin", twin, twin_frames, twin_captions, changed))
+            for clip_id, clip_attributes, clip_frames, clip_captions, changed in clips:
+                write_video(split_dir / f"{clip_id}.mp4", clip_frames)
+                partner = "" if len(clips) == 1 else next(c[0] for c in clips if c[0] != clip_id)
+                rows.append(
+                    {
+                        "file_name": f"{clip_id}.mp4",
+                        "video_id": clip_id,
+                        "captions": clip_captions,
+                        "label": ACTIONS.index(clip_attributes["action"]),
+                        **clip_attributes,
+                        "names_action": sum(_names_action_somewhere([c], clip_attributes["action"]) for c in clip_captions),
+                        "pair_id": partner,
+                        "differs_in": changed if partner else "",
+                    }
+                )
         with open(split_dir / "metadata.jsonl", "w") as f:
             for row in rows:
                 f.write(json.dumps(row) + "\n")
@@ -351,8 +455,10 @@ def load_shapes_dataset(data_dir: str | os.PathLike):
     """Load a generated shapes dataset as a `datasets.DatasetDict` with train/validation/test splits.
 
     Columns: ``video`` (`datasets.Video` with ``decode=False``: ``{"path", "bytes"}``), ``video_id``,
-    ``captions`` (list of reference strings), ``label`` (`ClassLabel` over ``ACTIONS``), and the attributes
-    ``action``, ``shape``, ``color``, ``size``, ``second_shape``, ``second_color`` (empty when absent).
+    ``captions`` (list of reference strings), ``label`` (`ClassLabel` over ``ACTIONS``), the attributes
+    ``action``, ``shape``, ``color``, ``size``, ``second_shape``, ``second_color`` (empty when absent),
+    ``names_action`` (how many captions name the action), and for near-duplicates ``pair_id`` (the twin's
+    ``video_id``) and ``differs_in`` (the changed attribute), empty otherwise.
     """
     import datasets
 
@@ -374,12 +480,17 @@ def load_shapes_dataset(data_dir: str | os.PathLike):
             "size": datasets.Value("string"),
             "second_shape": datasets.Value("string"),
             "second_color": datasets.Value("string"),
+            "names_action": datasets.Value("int32"),
+            "pair_id": datasets.Value("string"),
+            "differs_in": datasets.Value("string"),
         }
     )
     splits = {}
     for split in ("train", "validation", "test"):
         rows = [json.loads(line) for line in open(data_dir / split / "metadata.jsonl")]
-        columns = {name: [row[name] for row in rows] for name in features if name != "video"}
+        # names_action / pair_id / differs_in: absent from worlds written before they existed.
+        defaults = {"names_action": None, "pair_id": "", "differs_in": ""}
+        columns = {name: [row.get(name, defaults.get(name)) for row in rows] for name in features if name != "video"}
         columns["video"] = [{"path": str(data_dir / split / row["file_name"]), "bytes": None} for row in rows]
         splits[split] = datasets.Dataset.from_dict(columns, features=features)
     return datasets.DatasetDict(splits)

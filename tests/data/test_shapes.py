@@ -88,3 +88,57 @@ def test_bad_world_configs():
 def test_loading_an_incomplete_directory_says_how_to_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="generate_shapes_dataset"):
         load_shapes_dataset(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def zero_shot_world(tmp_path_factory):
+    config = ShapesWorldConfig(num_train=40, num_validation=8, num_test=40, seed=5, action_caption_prob=0.3, near_duplicate_prob=0.5)
+    return load_shapes_dataset(generate_shapes_dataset(tmp_path_factory.mktemp("zero_shot"), config))
+
+
+def test_generic_captions_name_the_action_about_as_often_as_asked(zero_shot_world):
+    train = zero_shot_world["train"]
+    named = [
+        sum(caption_names_attributes(c, row)["action"] for c in row["captions"]) for row in train
+    ]
+    assert named == train["names_action"]
+    fraction = sum(named) / sum(len(c) for c in train["captions"])
+    assert 0.2 < fraction < 0.45  # asked for 0.3 (plus the guaranteed one per clip)
+    assert min(named) >= 1  # every clip keeps one caption naming its action
+    # Generic captions still give colour and shape.
+    for row in train.select(range(10)):
+        assert all(caption_names_attributes(c, row)["color"] and caption_names_attributes(c, row)["shape"] for c in row["captions"])
+
+
+def test_near_duplicates_differ_in_exactly_one_attribute(zero_shot_world):
+    rows = {row["video_id"]: row for split in zero_shot_world.values() for row in split}
+    twins = [row for row in rows.values() if row["differs_in"]]
+    assert len(twins) >= 20 and {t["differs_in"] for t in twins} == {"color", "shape", "size", "action"}
+    for twin in twins:
+        original = rows[twin["pair_id"]]
+        assert original["pair_id"] == twin["video_id"]
+        changed = [k for k in ("color", "shape", "size", "action") if original[k] != twin[k]]
+        assert changed == [twin["differs_in"]]
+        a, b = decode_video(original["video"], 8), decode_video(twin["video"], 8)
+        assert not np.array_equal(a, b)
+        if twin["differs_in"] == "color":
+            # Same placement and motion: the same pixels are covered by the actor in every frame.
+            background = np.array([18, 18, 22])
+            np.testing.assert_array_equal((a != background).any(-1), (b != background).any(-1))
+
+
+def test_base_novel_split(zero_shot_world):
+    from hf_vidcap.data import BASE_ACTIONS, NOVEL_ACTIONS, split_base_novel
+
+    splits = split_base_novel(zero_shot_world)
+    novel = {ACTIONS.index(a) for a in NOVEL_ACTIONS}
+    assert set(splits) == {"train", "validation", "test_seen", "test_unseen"}
+    for name in ("train", "validation", "test_seen"):
+        assert not novel & set(splits[name]["label"])
+    assert set(splits["test_unseen"]["label"]) <= novel and len(splits["test_unseen"]) > 0
+    assert len(splits["test_seen"]) + len(splits["test_unseen"]) == len(zero_shot_world["test"])
+    # Every word of every class name occurs in the training captions (ReGen compares captions with class names).
+    words = {w for refs in zero_shot_world["train"]["captions"] for c in refs for w in c.split()}
+    assert all(set(name.split()) <= words for name in BASE_ACTIONS + NOVEL_ACTIONS)
+    with pytest.raises(ValueError, match="non-empty proper subset"):
+        split_base_novel(zero_shot_world, novel_actions=("flying",))
