@@ -25,7 +25,15 @@ class VideoSCSTConfig(TrainingArguments):
     > Parameters that control the data
 
     num_frames (`int`, *optional*, defaults to `8`):
-        Frames sampled uniformly from each video (T).
+        Frames sampled from each video (T).
+    frame_sampling (`str`, *optional*, defaults to `"uniform"`):
+        How training videos are sampled: ``"uniform"`` (segment centres), ``"random_segment"`` (one random frame
+        per segment, new every epoch) or ``"headtail"`` (LAVIS). Evaluation always samples uniformly.
+    short_video (`str`, *optional*, defaults to `"error"`):
+        Videos with fewer than ``num_frames`` frames: ``"error"``, ``"repeat"`` or ``"pad"`` (see
+        `sample_frame_indices`).
+    video_decoder (`str`, *optional*, defaults to `"pyav"`):
+        ``"pyav"``, ``"decord"`` or ``"torchcodec"`` (when installed).
     video_column (`str`, *optional*, defaults to `"video"`):
         Dataset column with the video (a path or a `datasets.Video(decode=False)` value).
     references_column (`str`, *optional*, defaults to `"captions"`):
@@ -151,7 +159,10 @@ class VideoSCSTConfig(TrainingArguments):
     report_to: str | list[str] = field(default="none", metadata={"help": "Integrations to report to."})
 
     # Data.
-    num_frames: int = field(default=8, metadata={"help": "Frames sampled uniformly from each video."})
+    num_frames: int = field(default=8, metadata={"help": "Frames sampled from each video."})
+    frame_sampling: str = field(default="uniform", metadata={"help": "uniform, random_segment or headtail (training)."})
+    short_video: str = field(default="error", metadata={"help": "Videos shorter than num_frames: error, repeat or pad."})
+    video_decoder: str = field(default="pyav", metadata={"help": "pyav, decord or torchcodec."})
     video_column: str = field(default="video", metadata={"help": "Dataset column with the video."})
     references_column: str = field(default="captions", metadata={"help": "Dataset column with reference captions."})
     skip_corrupt_videos: bool = field(default=False, metadata={"help": "Skip (and count) undecodable videos instead of raising."})
@@ -200,6 +211,20 @@ class VideoSCSTConfig(TrainingArguments):
             )
         if self.num_frames < 1:
             raise ValueError(f"num_frames ({self.num_frames}) must be >= 1.")
+        from ..data.sampling import SAMPLING_MODES, SHORT_VIDEO_POLICIES
+        from ..data.video import DECODERS
+
+        if self.frame_sampling not in SAMPLING_MODES:
+            raise ValueError(f"frame_sampling {self.frame_sampling!r} is unknown; use one of {SAMPLING_MODES}.")
+        if self.short_video not in SHORT_VIDEO_POLICIES:
+            raise ValueError(f"short_video {self.short_video!r} is unknown; use one of {SHORT_VIDEO_POLICIES}.")
+        if self.video_decoder not in DECODERS:
+            raise ValueError(f"video_decoder {self.video_decoder!r} is unknown; use one of {DECODERS}.")
+        if self.cache_video_features and self.frame_sampling != "uniform":
+            raise ValueError(
+                f"cache_video_features reuses each video's features, but frame_sampling={self.frame_sampling!r} draws "
+                "new frames every epoch; use frame_sampling='uniform' or turn the cache off."
+            )
         if self.feature_cache_dir is not None and not self.cache_video_features:
             raise ValueError("feature_cache_dir needs cache_video_features=True (it is the on-disk level of that cache).")
         if self.num_generations < 1:

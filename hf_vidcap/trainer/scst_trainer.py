@@ -299,14 +299,20 @@ class VideoSCSTTrainer(Trainer):
         if len(set(self.reward_names)) != len(self.reward_names):
             raise ValueError(f"reward function names {self.reward_names} repeat; give each a distinct __name__ (they name the logged metrics).")
 
+        collator_settings = dict(
+            num_frames=args.num_frames,
+            video_column=args.video_column,
+            references_column=args.references_column,
+            id_column=args.id_column,
+            skip_corrupt=args.skip_corrupt_videos,
+            short_video=args.short_video,
+            decoder=args.video_decoder,
+        )
+        # Evaluation always samples uniformly (deterministic scores), whatever the training sampling.
+        self.eval_data_collator = data_collator or VideoCaptionCollator(processing_class, **collator_settings)
         if data_collator is None:
             data_collator = VideoCaptionCollator(
-                processing_class,
-                num_frames=args.num_frames,
-                video_column=args.video_column,
-                references_column=args.references_column,
-                id_column=args.id_column,
-                skip_corrupt=args.skip_corrupt_videos,
+                processing_class, sampling=args.frame_sampling, seed=args.seed, **collator_settings
             )
         super().__init__(
             model=model,
@@ -898,7 +904,7 @@ class VideoSCSTTrainer(Trainer):
                 unwrapped,
                 self.processing_class,
                 dataset,
-                self.data_collator,
+                self.eval_data_collator,
                 references_column=self.args.references_column,
                 batch_size=self.args.per_device_eval_batch_size,
                 num_beams=self.args.eval_num_beams,

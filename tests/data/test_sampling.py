@@ -141,3 +141,28 @@ def test_collator_pads_short_videos_with_a_mask(tmp_path, tokenizer):
     assert batch["pixel_values"].shape[1] == 5
     with pytest.raises(VideoDecodingError, match="sample 's'"):
         VideoCaptionCollator(processor, num_frames=5)([row])
+
+
+def test_trainer_samples_training_frames_randomly_and_evaluates_uniformly(tmp_path, tokenizer, shapes_dataset):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trainer"))
+    from helpers import RecordingReward, make_args, make_model_and_processor
+
+    from hf_vidcap.trainer import VideoSCSTTrainer
+
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=1, frame_sampling="random_segment", short_video="repeat", video_decoder="pyav")
+    trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=shapes_dataset["train"], eval_dataset=shapes_dataset["validation"], processing_class=processor)
+    assert trainer.data_collator.sampling == "random_segment" and trainer.eval_data_collator.sampling == "uniform"
+    assert trainer.data_collator.short_video == "repeat"
+    trainer.train()
+    first, second = trainer.evaluate()["eval_cider_d"], trainer.evaluate()["eval_cider_d"]
+    assert first == second  # uniform evaluation frames: the same scores every time
+    with pytest.raises(ValueError, match="frame_sampling='random_segment' draws new frames every epoch"):
+        make_args(tmp_path, frame_sampling="random_segment", cache_video_features=True)
+    with pytest.raises(ValueError, match="frame_sampling 'random' is unknown"):
+        make_args(tmp_path, frame_sampling="random")
+    with pytest.raises(ValueError, match="video_decoder 'ffmpeg' is unknown"):
+        make_args(tmp_path, video_decoder="ffmpeg")
