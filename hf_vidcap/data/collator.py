@@ -83,7 +83,7 @@ class VideoCaptionCollator:
         self.cache_frames = cache_frames and sampling == "uniform"
         self.max_cache_bytes = max_cache_bytes
         self.num_skipped = 0
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (frames, mask)
         self._cache_bytes = 0
 
     def _sample_name(self, row: dict, index: int) -> str:
