@@ -1,5 +1,6 @@
 """Video-caption data: decoding, frame sampling, batching, and the synthetic shapes world."""
 
+from .action_datasets import ACTION_DATASETS, load_action_dataset, natural_class_name, zero_shot_classes
 from .collator import VideoCaptionCollator
 from .loading import load_video_caption_dataset
 from .shapes import (
@@ -19,6 +20,10 @@ from .video import DECODERS, VideoDecodingError, available_decoders, decode_vide
 
 __all__ = [
     "ACTIONS",
+    "ACTION_DATASETS",
+    "load_action_dataset",
+    "natural_class_name",
+    "zero_shot_classes",
     "BASE_ACTIONS",
     "NOVEL_ACTIONS",
     "split_base_novel",
