@@ -1,6 +1,7 @@
 """Video-caption data: decoding, frame sampling, batching, and the synthetic shapes world."""
 
 from .action_datasets import ACTION_DATASETS, load_action_dataset, natural_class_name, zero_shot_classes
+from .caption_datasets import CAPTION_DATASETS, load_caption_dataset
 from .collator import VideoCaptionCollator
 from .loading import load_video_caption_dataset
 from .shapes import (
@@ -21,6 +22,8 @@ from .video import DECODERS, VideoDecodingError, available_decoders, decode_vide
 __all__ = [
     "ACTIONS",
     "ACTION_DATASETS",
+    "CAPTION_DATASETS",
+    "load_caption_dataset",
     "load_action_dataset",
     "natural_class_name",
     "zero_shot_classes",
