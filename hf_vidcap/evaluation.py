@@ -152,13 +152,9 @@ def evaluate_captioner(
         if num_diverse_captions < 2:
             raise ValueError(f"num_diverse_captions ({num_diverse_captions}) must be >= 2 for mBLEU.")
     if "spice" in metrics:
-        from .metrics.java import CORENLP_JARS, _locate  # fail before decoding, not after
+        from .metrics.java import check_spice_available
 
-        jar = _locate(None, ("spice", "spice-1.0.jar"), "SPICE")
-        if not all((jar.parent / "lib" / name).is_file() for name in CORENLP_JARS):
-            from .metrics import spice
-
-            spice(["a"], [["a"]])  # raises the clear CoreNLP error
+        check_spice_available()  # fail before decoding, not after
     if collator is None:
         from .data.collator import VideoCaptionCollator
 
@@ -182,7 +178,7 @@ def evaluate_captioner(
         raise ValueError(f"the dataset has no {references_column!r} column of reference captions; set references_column.")
     results = score_captions(captions, references, caption_metrics) if caption_metrics else {}
     if embedder is not None:
-        from .metrics import clip_s, ref_clip_s, retrieval_recall
+        from .metrics import clip_s, retrieval_recall
 
         text = embedder.encode_text(captions)
         videos = torch.stack(columns["video_embedding"])
@@ -190,9 +186,9 @@ def evaluate_captioner(
         if "clip_score" in metrics:
             results["clip_score"] = scores.mean().item()
         if "ref_clip_score" in metrics:
-            owner = [i for i, refs in enumerate(references) for _ in refs]
-            reference_embeddings = embedder.encode_text([r for refs in references for r in refs])
-            results["ref_clip_score"] = ref_clip_s(scores, text, reference_embeddings, owner).mean().item()
+            from .rewards import ref_clip_scores
+
+            results["ref_clip_score"] = ref_clip_scores(embedder, scores, text, references).mean().item()
         if "retrieval" in metrics:
             similarity = text @ torch.nn.functional.normalize(videos, dim=-1).T
             results.update(retrieval_recall(similarity))

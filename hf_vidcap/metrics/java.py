@@ -120,6 +120,23 @@ def meteor(
     return scores[-1], scores[:-1]
 
 
+def check_spice_available(spice_jar: str | os.PathLike | None = None) -> Path:
+    """The SPICE jar's path, once the jar and the Stanford CoreNLP 3.6.0 jars next to it are found.
+
+    Raises:
+        JavaMetricUnavailableError: no jar, or no CoreNLP (pycocoevalcap would try to download it).
+    """
+    jar = _locate(spice_jar, ("spice", "spice-1.0.jar"), "SPICE")
+    missing = [name for name in CORENLP_JARS if not (jar.parent / "lib" / name).is_file()]
+    if missing:
+        raise JavaMetricUnavailableError(
+            f"SPICE needs the Stanford CoreNLP 3.6.0 jars {missing} in {jar.parent / 'lib'}; they are not there and are "
+            "not fetched automatically. Download stanford-corenlp-full-2015-12-09.zip from the Stanford NLP site on a "
+            "machine with internet access and copy the two jars there, or leave SPICE out."
+        )
+    return jar
+
+
 def spice(
     candidates: Sequence[str],
     references: Sequence[Sequence[str]],
@@ -134,14 +151,7 @@ def spice(
         RuntimeError: the scorer failed or ran past ``timeout`` seconds.
     """
     _check_inputs(candidates, references, "SPICE")
-    jar = _locate(spice_jar, ("spice", "spice-1.0.jar"), "SPICE")
-    missing = [name for name in CORENLP_JARS if not (jar.parent / "lib" / name).is_file()]
-    if missing:
-        raise JavaMetricUnavailableError(
-            f"SPICE needs the Stanford CoreNLP 3.6.0 jars {missing} in {jar.parent / 'lib'}; they are not there and are "
-            "not fetched automatically. Download stanford-corenlp-full-2015-12-09.zip from the Stanford NLP site on a "
-            "machine with internet access and copy the two jars there, or leave SPICE out."
-        )
+    jar = check_spice_available(spice_jar)
     java = _java()
     with tempfile.TemporaryDirectory(prefix="hf_vidcap_spice_") as directory:
         source, target = Path(directory, "input.json"), Path(directory, "output.json")

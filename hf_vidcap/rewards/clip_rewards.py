@@ -119,6 +119,14 @@ class CLIPEmbedder:
         return self.model.text_projection.shape[1] if hasattr(self.model, "text_projection") else self.model.embed_dim
 
 
+def ref_clip_scores(embedder, clip_scores: torch.Tensor, text_embeddings: torch.Tensor, references: Sequence[Sequence[str]]) -> torch.Tensor:
+    """RefCLIP-S (`hf_vidcap.metrics.ref_clip_s`) of captions with the given CLIP-S and embeddings, against each
+    caption's list of reference captions, embedded here with ``embedder``."""
+    owner = [i for i, refs in enumerate(references) for _ in refs]
+    reference_embeddings = embedder.encode_text([r for refs in references for r in refs])
+    return ref_clip_s(clip_scores, text_embeddings, reference_embeddings, owner)
+
+
 _LOADED_EMBEDDERS: dict[tuple[str, str], CLIPEmbedder] = {}
 
 
@@ -211,9 +219,7 @@ class _CLIPScoreReward:
             references = column(kwargs, self.references_column, self.__name__, num, "reference captions for RefCLIP-S")
             if any(isinstance(refs, str) or len(refs) == 0 for refs in references):
                 raise ValueError(f"the {self.__name__} reward got a sample with no reference captions.")
-            owner = [i for i, refs in enumerate(references) for _ in refs]
-            reference_embeddings = self.embedder.encode_text([r for refs in references for r in refs])
-            scores = ref_clip_s(scores, text, reference_embeddings, owner)
+            scores = ref_clip_scores(self.embedder, scores, text, references)
         return check_finite(self.__name__, scores.tolist(), texts)
 
 

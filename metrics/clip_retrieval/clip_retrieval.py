@@ -3,12 +3,12 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
 import torch
 
 from hf_vidcap.metrics import retrieval_recall
+from hf_vidcap.metrics.modules import video_text_metric_info
 from hf_vidcap.rewards import load_clip_embedder
 
 _CITATION = """@inproceedings{chaffin2024distinctive, title={Distinctive image captioning: leveraging ground truth
@@ -36,14 +36,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class ClipRetrieval(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "video_embeddings": datasets.Sequence(datasets.Value("float32"))}
-            ),
-        )
+        return video_text_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, video_embeddings, clip_model=None, video_ids=None, ks=(1, 5, 10), backend="transformers"):
         embedder = load_clip_embedder(clip_model, backend)

@@ -3,13 +3,13 @@
 A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewards and the trainer also use.
 """
 
-import datasets
 import evaluate
 
 import torch
 
-from hf_vidcap.metrics import clip_s, ref_clip_s
-from hf_vidcap.rewards import load_clip_embedder
+from hf_vidcap.metrics import clip_s
+from hf_vidcap.metrics.modules import video_text_metric_info
+from hf_vidcap.rewards import load_clip_embedder, ref_clip_scores
 
 _CITATION = """@inproceedings{hessel2021clipscore, title={CLIPScore: A reference-free evaluation metric for image
   captioning}, author={Hessel, Jack and Holtzman, Ari and Forbes, Maxwell and Le Bras, Ronan and Choi, Yejin},
@@ -36,15 +36,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class ClipScore(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "video_embeddings": datasets.Sequence(datasets.Value("float32"))}
-            ),
-            codebase_urls=["https://github.com/jmhessel/clipscore"],
-        )
+        return video_text_metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, ["https://github.com/jmhessel/clipscore"])
 
     def _compute(self, predictions, video_embeddings, clip_model=None, reference_captions=None, weight=2.5, backend="transformers"):
         embedder = load_clip_embedder(clip_model, backend)
@@ -54,8 +46,6 @@ class ClipScore(evaluate.Metric):
         if reference_captions is not None:
             if len(reference_captions) != len(predictions):
                 raise ValueError(f"got {len(reference_captions)} reference lists for {len(predictions)} predictions.")
-            owner = [i for i, refs in enumerate(reference_captions) for _ in refs]
-            flat = [r for refs in reference_captions for r in refs]
-            ref = ref_clip_s(scores, text, embedder.encode_text(flat), owner)
+            ref = ref_clip_scores(embedder, scores, text, reference_captions)
             result.update(ref_clip_score=ref.mean().item(), ref_clip_scores=ref.tolist())
         return result
