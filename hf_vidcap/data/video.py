@@ -89,6 +89,20 @@ def _decode_torchcodec(source, choose, size):
 
 
 _BACKENDS = {"pyav": _decode_pyav, "decord": _decode_decord, "torchcodec": _decode_torchcodec}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def _decode_image(source, choose, size):
+    """A still image as a one-frame video (COCO in WTF-RL / sequence-level exploration)."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        if size is not None:
+            image = image.resize((size[1], size[0]), Image.BICUBIC)
+        frame = np.asarray(image, dtype=np.uint8)
+    indices, mask = choose(1)
+    return frame[None][np.zeros(len(indices), dtype=int)], mask
 
 
 def decode_video(
@@ -106,7 +120,8 @@ def decode_video(
 
     Args:
         video (`str`, `os.PathLike` or `dict`):
-            A path, or a `datasets.Video(decode=False)` value ``{"path": ..., "bytes": ...}``.
+            A path, or a `datasets.Video(decode=False)` value ``{"path": ..., "bytes": ...}``. A still image
+            (``.jpg``, ``.png``, ...) is a one-frame video.
         num_frames (`int`): how many frames to return (T).
         sample_name (`str`, *optional*): named in error messages (e.g. the video id).
         sampling (`str`, *optional*, defaults to `"uniform"`): ``"uniform"``, ``"random_segment"`` or
@@ -151,8 +166,9 @@ def decode_video(
     def choose(num_available: int):
         return sample_frame_indices(num_available, num_frames, sampling, short_video, rng)
 
+    is_image = path is not None and os.path.splitext(os.fspath(path))[1].lower() in IMAGE_SUFFIXES
     try:
-        frames, mask = _BACKENDS[decoder](source, choose, size)
+        frames, mask = (_decode_image if is_image else _BACKENDS[decoder])(source, choose, size)
     except ShortVideoError as error:
         raise VideoDecodingError(f"{where}: {error}") from None
     except VideoDecodingError as error:

@@ -1,5 +1,7 @@
 """Action-dataset loaders on fixture copies the test writes in each source's layout (real video files)."""
 
+import csv
+import json
 import shutil
 import tarfile
 
@@ -121,7 +123,7 @@ def test_zero_shot_draws_partition_the_classes(ucf101_dir):
     assert set(parts["train"]["label"]) | set(parts["test_seen"]["label"]) <= set(seen)
     assert len(parts["train"]) + len(parts["test_seen"]) == 3 * len(seen)
     assert sorted(parts["test_generalized"]["video_id"]) == sorted(list(parts["test_seen"]["video_id"]) + list(parts["test_unseen"]["video_id"]))
-    with pytest.raises(ValueError, match="split 'test' is unknown for ucf101 with zero_shot_draw"):
+    with pytest.raises(ValueError, match="split 'test' is unknown for ucf101 with a zero-shot class split"):
         load_action_dataset("ucf101", "test", data_dir=ucf101_dir, zero_shot_draw=0)
 
 
@@ -129,3 +131,110 @@ def test_natural_class_names():
     assert natural_class_name("ApplyEyeMakeup") == "apply eye makeup"
     assert natural_class_name("brush_hair") == "brush hair"
     assert natural_class_name("YoYo") == "yo yo"
+
+
+def test_fixed_class_split_such_as_truze(ucf101_dir, tmp_path):
+    split_file = tmp_path / "truze_ucf.json"
+    split_file.write_text(json.dumps({"seen": ["ApplyEyeMakeup", "basketball", "Tai Chi"], "unseen": ["YoYo"]}))
+    unseen = load_action_dataset("ucf101", "test_unseen", data_dir=ucf101_dir, class_split=split_file)
+    assert set(unseen["class_name"]) == {"yo yo"} and len(unseen) == 3
+    train = load_action_dataset("ucf101", "train", data_dir=ucf101_dir, class_split=str(split_file))
+    assert "yo yo" not in set(train["class_name"]) and train.features["label"].num_classes == 4
+    with pytest.raises(ValueError, match="class_split\\['unseen'\\]: 1 classes are not in the dataset, e.g. \\['Juggling'\\]"):
+        load_action_dataset("ucf101", "train", data_dir=ucf101_dir, class_split={"seen": ["YoYo"], "unseen": ["Juggling"]})
+    with pytest.raises(ValueError, match="keys \\('seen', 'unseen'\\)"):
+        load_action_dataset("ucf101", "train", data_dir=ucf101_dir, class_split={"train": []})
+    with pytest.raises(ValueError, match="1 classes are both seen and unseen"):
+        load_action_dataset("ucf101", "train", data_dir=ucf101_dir, class_split={"seen": ["YoYo"], "unseen": ["yo yo"]})
+
+
+def test_olympic_sports_folder_layout_and_skip_missing(tmp_path, clip):
+    classes = ["basketball_layup", "bowling", "clean_and_jerk", "discus_throw"]
+    for part in ("train", "test"):
+        for name in classes:
+            (tmp_path / part / name).mkdir(parents=True)
+            for k in range(2 if part == "train" else 1):
+                shutil.copy(clip, tmp_path / part / name / f"{name}_{part}{k}.mp4")
+    train = load_action_dataset("olympic_sports", "train", data_dir=tmp_path)
+    test = load_action_dataset("olympic_sports", "test", data_dir=tmp_path)
+    assert (len(train), len(test)) == (8, 4) and train.features["label"].names == ["basketball layup", "bowling", "clean and jerk", "discus throw"]
+    unseen = load_action_dataset("olympic_sports", "test_unseen", data_dir=tmp_path, zero_shot_draw=1)
+    assert len(unseen) == 3 * 2  # both folders' videos of the 2 unseen classes
+    with pytest.raises(ValueError, match="no train/ and test/ folders"):
+        load_action_dataset("folder", "train", data_dir=tmp_path / "train")
+    assert len(load_action_dataset("folder", "test_generalized", data_dir=tmp_path / "train", zero_shot_draw=0)) > 0
+
+
+def _kinetics_fixture(root, clip, classes_by_split, video_layout="nested"):
+    (root / "annotations").mkdir(parents=True)
+    for split, classes in classes_by_split.items():
+        rows = []
+        for c, label in enumerate(classes):
+            for k in range(2):
+                youtube_id, start = f"yt{split[:2]}{c:03d}{k}", 10 * k
+                rows.append([label, youtube_id, start, start + 10, split])
+                folder = root / split / label if video_layout == "nested" else root / "clips"
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copy(clip, folder / f"{youtube_id}_{start:06d}_{start + 10:06d}.mp4")
+        with open(root / "annotations" / f"{split}.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["label", "youtube_id", "time_start", "time_end", "split"])
+            writer.writerows(rows)
+
+
+def test_kinetics_official_csvs(tmp_path, clip):
+    _kinetics_fixture(tmp_path, clip, {"train": ["abseiling", "air drumming"], "validate": ["abseiling", "air drumming"]}, video_layout="flat")
+    train = load_action_dataset("kinetics400", "train", data_dir=tmp_path)
+    assert len(train) == 4 and train.features["label"].names == ["abseiling", "air drumming"]
+    assert train[0]["video_id"] == "yttr0000_000000_000010" and decode_video(train[0]["video"], 3).shape == (3, 32, 32, 3)
+    assert len(load_action_dataset("kinetics400", "validation", data_dir=tmp_path)) == 4
+    with pytest.raises(FileNotFoundError, match="no test.csv"):
+        load_action_dataset("kinetics400", "test", data_dir=tmp_path)
+
+
+def test_kinetics220_settings(tmp_path, clip):
+    k400 = [f"old action {i}" for i in range(6)]
+    novel = [f"new action {i:03d}" for i in range(200)]
+    _kinetics_fixture(tmp_path, clip, {"test": k400[:2] + novel})
+    with pytest.warns(UserWarning, match="200 Kinetics-600 classes are not Kinetics-400 class names \\(ER-ZSAR lists 220\\)"):
+        test = load_action_dataset("kinetics220", "test", data_dir=tmp_path, kinetics400_classes=k400, zero_shot_draw=1)
+    assert test.features["label"].num_classes == 160 and len(test) == 2 * 160  # 1-vs-160
+    assert set(test["class_name"]) <= set(novel)
+    with pytest.warns(UserWarning):
+        generalized = load_action_dataset("kinetics220", "test_generalized", data_dir=tmp_path, kinetics400_classes=k400, zero_shot_draw=1)
+        validation = load_action_dataset("kinetics220", "validation", data_dir=tmp_path, kinetics400_classes=k400, zero_shot_draw=1)
+        other_draw = load_action_dataset("kinetics220", "test", data_dir=tmp_path, kinetics400_classes=k400, zero_shot_draw=2)
+    assert generalized.features["label"].num_classes == 6 + 200  # 1-vs-(K400 + novel): 620 with the real lists
+    assert generalized.features["label"].names[:6] == k400  # K400's classes first
+    assert generalized["video_id"] == test["video_id"] and generalized["class_name"] == test["class_name"]
+    assert validation.features["label"].num_classes == 40 and not set(validation["class_name"]) & set(test["class_name"])
+    assert set(other_draw["class_name"]) != set(test["class_name"])
+    # ER-ZSAR's own lists, passed as class_split, fix the test classes exactly (no warning).
+    chosen = novel[:160]
+    fixed = load_action_dataset("kinetics220", "test", data_dir=tmp_path, kinetics400_classes=k400, class_split={"test": chosen})
+    assert fixed.features["label"].names == chosen
+    k400_file = tmp_path / "k400_classes.txt"
+    k400_file.write_text("\n".join(k400))
+    same = load_action_dataset("kinetics220", "test", data_dir=tmp_path, kinetics400_classes=k400_file, class_split={"test": chosen})
+    assert same["video_id"] == fixed["video_id"]
+    with pytest.raises(ValueError, match="needs kinetics400_classes"):
+        load_action_dataset("kinetics220", "test", data_dir=tmp_path)
+
+
+def test_hmdb51_from_a_hub_parquet_copy(tmp_path, clip):
+    import datasets
+
+    names = ["brush_hair", "cartwheel", "catch"]
+    data = clip.read_bytes()
+    features = datasets.Features({"video": datasets.Video(decode=False), "label": datasets.ClassLabel(names=names)})
+    for split, count in (("train", 6), ("test", 3)):
+        rows = {"video": [{"bytes": data, "path": f"{names[i % 3]}_{split}{i}.avi"} for i in range(count)], "label": [i % 3 for i in range(count)]}
+        (tmp_path / "repo" / "data").mkdir(parents=True, exist_ok=True)
+        datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "repo" / "data" / f"{split}-00000-of-00001.parquet"))
+    test = load_action_dataset("hmdb51", "test", source=str(tmp_path / "repo"))
+    assert len(test) == 3 and test.features["label"].names == ["brush hair", "cartwheel", "catch"]
+    assert test[1]["class_name"] == "cartwheel" and test[1]["video_id"] == "cartwheel_test1"
+    assert test[1]["video"]["bytes"] == data
+    np.testing.assert_array_equal(decode_video(test[1]["video"], 3), decode_video(str(clip), 3))
+    with pytest.raises(ValueError, match="has the splits \\['train', 'test'\\], not 'validation'"):
+        load_action_dataset("hmdb51", "validation", source=str(tmp_path / "repo"))

@@ -202,6 +202,29 @@ def predictions_dataset(shapes_dir, output_dir):
     return {"rows": loaded.to_list(), "features": list(loaded.features)}
 
 
+def video_datasets(fixture_dir, output_dir):
+    """Upload the MSVD and MSR-VTT fixture layouts as their Hub repositories, then load splits from "the Hub"."""
+    from huggingface_hub import HfApi
+
+    from hf_vidcap.data import decode_video, load_caption_dataset
+
+    api = HfApi()
+    for repo, folder in (("friedrichor/MSVD", "msvd"), ("friedrichor/MSR-VTT", "msrvtt")):
+        api.create_repo(repo, repo_type="dataset")
+        api.upload_folder(repo_id=repo, repo_type="dataset", folder_path=os.path.join(fixture_dir, folder))
+    msvd = load_caption_dataset("msvd", "test", download_videos=True)
+    msrvtt = load_caption_dataset("msrvtt", "train_7k", download_videos=True)
+    snapshot = Path(msvd[0]["video"]["path"]).parent
+    return {
+        "msvd_ids": list(msvd["video_id"]),
+        "msvd_captions": list(msvd["captions"]),
+        "msvd_downloaded_videos": sorted(p.name for p in snapshot.iterdir()),
+        "msvd_frames": list(decode_video(msvd[0]["video"], 4).shape),
+        "msrvtt_ids": list(msrvtt["video_id"]),
+        "msrvtt_frames": list(decode_video(msrvtt[2]["video"], 4).shape),
+    }
+
+
 if __name__ == "__main__":
     scenario, shapes, output = sys.argv[1:4]
     result = globals()[scenario](shapes, output)

@@ -12,7 +12,7 @@ import pytest
 from hub_server import HubServer
 
 HERE = Path(__file__).resolve().parent
-TOKENS = {"hf_alice": "alice", "hf_bob": "bob"}
+TOKENS = {"hf_alice": "alice", "hf_bob": "bob", "hf_friedrichor": "friedrichor"}
 
 
 @pytest.fixture
@@ -106,6 +106,21 @@ def test_generated_captions_round_trip_as_a_hub_dataset(hub, shapes_dir, tmp_pat
         {"video_id": "v0", "caption": "a red circle", "references": ["a red circle moves"]},
         {"video_id": "v1", "caption": "a blue square", "references": ["a blue square"]},
     ]
+
+
+def test_video_datasets_load_from_their_hub_repositories(hub, tmp_path):
+    sys.path.insert(0, str(HERE.parent / "data"))
+    from layouts import MSVD_SPLIT_IDS, write_msrvtt_hub_layout, write_msvd_hub_layout
+
+    write_msvd_hub_layout(tmp_path / "fixtures" / "msvd")
+    write_msrvtt_hub_layout(tmp_path / "fixtures" / "msrvtt")
+    result = run_client(hub, "video_datasets", tmp_path / "fixtures", tmp_path, token="hf_friedrichor")
+    assert result["msvd_ids"] == MSVD_SPLIT_IDS["test"]
+    assert result["msvd_captions"][0] == ["tst_5_9 caption one", "tst_5_9 caption two"]
+    # Only the requested split's videos were downloaded.
+    assert result["msvd_downloaded_videos"] == sorted(f"{v}.avi" for v in MSVD_SPLIT_IDS["test"])
+    assert result["msvd_frames"] == [4, 32, 32, 3]
+    assert result["msrvtt_ids"] == ["video0", "video1", "video2"] and result["msrvtt_frames"] == [4, 32, 32, 3]
 
 
 def test_bad_publishing_arguments_are_named():
