@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 class VideoScriptArguments:
     r"""
     dataset_name (`str`, *optional*, defaults to `"shapes"`):
-        ``"shapes"`` for the synthetic world (generated offline), or a `datasets` repository / local directory
-        whose rows have a video column (path or `Video(decode=False)`) and a list-of-captions column.
-    dataset_config (`str`, *optional*): the dataset's configuration name.
+        ``"shapes"`` for the synthetic world (generated offline), a name of `CAPTION_DATASETS` (``"msrvtt"``,
+        ``"msvd"``, ``"vatex"``, ``"tgif"``, ``"coco"``: read by `load_caption_dataset`), or a `datasets`
+        repository / local directory whose rows have a video column (path or `Video(decode=False)`) and a
+        list-of-captions column.
+    dataset_config (`str`, *optional*): the dataset's configuration name (for `CAPTION_DATASETS`: another Hub
+        repository, or a local copy, in the default repository's layout).
     dataset_train_split / dataset_eval_split / dataset_test_split (`str`): split names.
     video_dir (`str`, *optional*): directory that relative video paths are resolved against (for annotation-only
         Hub datasets such as MSR-VTT, whose videos users hold locally).
+    data_dir (`str`, *optional*): for `CAPTION_DATASETS`, the official release instead of the Hub repository.
+    download_videos (`bool`, *optional*): for msrvtt / msvd, also download the videos their Hub repositories carry.
     shapes_dir (`str`, *optional*, defaults to `"data/shapes"`): where the shapes world is generated.
     shapes_num_train / shapes_num_validation / shapes_num_test (`int`): shapes-world split sizes.
     shapes_seed (`int`, *optional*, defaults to `0`): shapes-world seed.
@@ -34,6 +39,8 @@ class VideoScriptArguments:
     dataset_eval_split: str = field(default="validation", metadata={"help": "Evaluation split used during training."})
     dataset_test_split: str = field(default="test", metadata={"help": "Split of the final evaluation."})
     video_dir: str | None = field(default=None, metadata={"help": "Directory relative video paths are resolved against."})
+    data_dir: str | None = field(default=None, metadata={"help": "msrvtt/msvd/vatex/tgif/coco: the official release instead of the Hub repository."})
+    download_videos: bool = field(default=False, metadata={"help": "msrvtt/msvd: also download the videos the Hub repository carries."})
     shapes_dir: str = field(default="data/shapes", metadata={"help": "Where the shapes world is generated."})
     shapes_num_train: int = field(default=800, metadata={"help": "Shapes world: training clips."})
     shapes_num_validation: int = field(default=100, metadata={"help": "Shapes world: validation clips."})

@@ -41,6 +41,9 @@ def main(script_args, training_args, model_args):
         video_column=training_args.video_column,
         shapes_dir=script_args.shapes_dir,
         shapes_config=shapes_config,
+        splits=[script_args.dataset_train_split, script_args.dataset_eval_split, script_args.dataset_test_split],
+        data_dir=script_args.data_dir,
+        download_videos=script_args.download_videos,
     )
     train_dataset = dataset[script_args.dataset_train_split]
     eval_dataset = dataset[script_args.dataset_eval_split]

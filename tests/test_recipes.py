@@ -27,6 +27,7 @@ def test_paper_config_has_the_paper_settings():
     assert model_args.model_name_or_path == "Salesforce/blip2-flan-t5-xl"
     assert training_args.num_frames == 16 and script_args.prompt == "a video of"
     assert (model_args.lora_r, model_args.lora_alpha, model_args.lora_target_modules) == (8, 16, ["q", "v"])
+    assert (script_args.dataset_name, script_args.dataset_train_split, script_args.dataset_test_split) == ("msrvtt", "train_9k", "test_1k")
 
 
 def _load_recipe(name):

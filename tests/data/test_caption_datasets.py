@@ -228,3 +228,14 @@ def test_data_files_rows_per_caption_and_bad_annotations(tmp_path):
     with pytest.warns(UserWarning, match="skipped 1 of 2 videos that are missing"):
         kept = load_caption_dataset("msrvtt", "train_9k", data_files=str(extra), video_dir=videos, skip_missing=True)
     assert kept["video_id"] == ["a"]
+
+
+def test_recipe_loader_reads_named_caption_datasets(msrvtt_hub, tmp_path):
+    from hf_vidcap.data import load_video_caption_dataset
+
+    copy = tmp_path / "copy"
+    shutil.copytree(msrvtt_hub, copy)
+    splits = load_video_caption_dataset("msrvtt", str(copy), splits=["train_9k", "test_1k", "test_1k"], download_videos=True)
+    assert {k: len(v) for k, v in splits.items()} == {"train_9k": 4, "test_1k": 1}
+    with pytest.raises(ValueError, match="pass splits"):
+        load_video_caption_dataset("msvd")
