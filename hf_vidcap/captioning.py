@@ -26,7 +26,8 @@ def unwrap_captioner(model):
 
 
 def is_encoder_decoder(model) -> bool:
-    return bool(unwrap_captioner(model).config.text_config.is_encoder_decoder)
+    """Whether the captioner's text model is an encoder-decoder (BLIP-2 FLAN-T5, OFA) rather than a decoder."""
+    return bool(unwrap_captioner(model).config.get_text_config().is_encoder_decoder)
 
 
 def suppressed_token_ids(processor) -> list[int]:
@@ -91,7 +92,7 @@ def generate_captions(model, processor, video_embeds: torch.Tensor, generation_c
         generation_config = GenerationConfig.from_dict({**generation_config.to_dict(), "num_return_sequences": 1})
     output = captioner.generate(video_embeds=video_embeds, input_ids=prefix, generation_config=generation_config)
     # Decoder-only outputs start with the prefix; encoder-decoder outputs with the decoder start token.
-    start = 1 if captioner.config.text_config.is_encoder_decoder else prefix.shape[1]
+    start = 1 if is_encoder_decoder(captioner) else prefix.shape[1]
     return trim_at_eos(output[:, start:], generation_config.eos_token_id, generation_config.pad_token_id)
 
 
@@ -134,7 +135,7 @@ def caption_token_logprobs(
     if captions_per_video > 1:
         visual["captions_per_video"] = captions_per_video
     if is_encoder_decoder(model):
-        start = unwrap_captioner(model).config.text_config.decoder_start_token_id
+        start = unwrap_captioner(model).config.get_text_config().decoder_start_token_id
         decoder_input_ids = torch.cat([torch.full_like(caption_ids[:, :1], start), caption_ids[:, :-1]], dim=1)
         logits = model(
             input_ids=prefix,
@@ -147,6 +148,8 @@ def caption_token_logprobs(
         input_ids = torch.cat([prefix, caption_ids], dim=1)
         attention_mask = torch.cat([torch.ones_like(prefix), caption_mask], dim=1)
         logits = model(input_ids=input_ids, attention_mask=attention_mask, **visual).logits
+        # Models that prepend their visual tokens (GIT) return logits for them too: keep the text positions.
+        logits = logits[:, logits.shape[1] - input_ids.shape[1] :]
         # The logit at position i predicts token i + 1.
         logits = logits[:, prefix.shape[1] - 1 : -1]
     logprobs = torch.log_softmax(logits.float() / temperature, dim=-1)

@@ -6,13 +6,32 @@ from .blip2_video import (
     create_tiny_video_blip2,
     get_tiny_video_blip2_config,
 )
+from .git_video import (
+    VideoGitConfig,
+    VideoGitForCausalLM,
+    VideoGitProcessor,
+    convert_legacy_git_state_dict,
+    create_tiny_video_git,
+    get_tiny_video_git_config,
+)
+from .lora import LORA_TARGET_MODULES, get_default_lora_config
+from .processing_video_caption import VideoCaptionProcessor
 
 register_auto_classes()
 
 __all__ = [
+    "LORA_TARGET_MODULES",
+    "get_default_lora_config",
     "VideoBlip2Config",
     "VideoBlip2ForConditionalGeneration",
     "VideoBlip2Processor",
+    "VideoCaptionProcessor",
+    "VideoGitConfig",
+    "VideoGitForCausalLM",
+    "VideoGitProcessor",
+    "convert_legacy_git_state_dict",
     "create_tiny_video_blip2",
+    "create_tiny_video_git",
     "get_tiny_video_blip2_config",
+    "get_tiny_video_git_config",
 ]

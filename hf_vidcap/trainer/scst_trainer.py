@@ -190,6 +190,10 @@ class _VisualPath(torch.nn.Module):
 
     def __init__(self, captioner):
         super().__init__()
+        if hasattr(captioner, "visual_modules"):  # models whose language model is not one child (GIT, OFA)
+            for name, child in captioner.visual_modules().items():
+                self.add_module(name, child)
+            return
         for name, child in captioner.named_children():
             if name != "language_model":
                 self.add_module(name, child)
@@ -378,9 +382,11 @@ class VideoSCSTTrainer(Trainer):
         captioner = unwrap_captioner(self.model)
         vision = getattr(captioner, "vision_model", None)
         vision_frozen = vision is not None and not any(p.requires_grad for p in vision.parameters())
-        visual_frozen = not any(
-            p.requires_grad for name, p in captioner.named_parameters() if not name.startswith("language_model.")
-        )
+        if hasattr(captioner, "visual_modules"):
+            visual = [p for module in captioner.visual_modules().values() for p in module.parameters()]
+        else:
+            visual = [p for name, p in captioner.named_parameters() if not name.startswith("language_model.")]
+        visual_frozen = not any(p.requires_grad for p in visual)
         return vision_frozen, visual_frozen
 
     def _check_feature_cache(self) -> None:

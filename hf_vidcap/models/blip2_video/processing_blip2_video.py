@@ -1,51 +1,25 @@
-"""Processor of BLIP-2 video captioners: frames to ``pixel_values``, prompt and captions to token ids."""
+"""Processor of BLIP-2 video captioners: the shared video-caption processor with BLIP-2's image placeholders."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 
-import numpy as np
-import torch
-from transformers.utils import PushToHubMixin
-
-PROCESSOR_CONFIG_NAME = "video_processor_config.json"
-# BLIP-2's image normalisation (OpenAI CLIP statistics).
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+from ..processing_video_caption import CLIP_MEAN, CLIP_STD, VideoCaptionProcessor
 
 
-# Keyword arguments of from_pretrained that say where to load from rather than override a setting.
-_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
-
-
-class VideoBlip2Processor(PushToHubMixin):
+class VideoBlip2Processor(VideoCaptionProcessor):
     r"""
-    Turns videos and captions into BLIP-2 video inputs.
+    Turns videos and captions into BLIP-2 video inputs: ``num_query_tokens`` image placeholders, bos, the prompt,
+    then the caption (see [`VideoCaptionProcessor`] for the shared arguments).
 
     Args:
         tokenizer ([`PreTrainedTokenizerBase`]):
             The language model's tokenizer. It must know the image placeholder token (``image_token``).
         num_query_tokens (`int`):
             How many image placeholders precede the text (the model's ``num_query_tokens``).
-        image_size (`int`, *optional*, defaults to `224`):
-            Frames are resized to ``image_size`` x ``image_size``.
-        image_mean, image_std (`tuple[float, float, float]`, *optional*, default to CLIP's statistics):
-            Per-channel normalisation after scaling to [0, 1].
-        prompt (`str`, *optional*, defaults to `""`):
-            Text the captions continue, e.g. ``"a video of"`` (the BLIP-2 video paper's prompt). It is the same
-            for every video, so every prefix has the same length and no left padding is needed.
         image_token (`str`, *optional*):
             The placeholder token; defaults to ``tokenizer.image_token`` or ``"<image>"``.
-        frame_differences (`bool` or `str`, *optional*, defaults to `False`):
-            Motion input. A difference image is a frame minus the previous one (divided by ``image_std``): positive
-            where something arrived, negative where it left, so one ViT pass sees which way it moved.
-            ``False`` or ``"none"``: the T frames only. ``"append"``: the T frames, then their T - 1 differences (2T - 1 images;
-            the model's ``num_frames`` must allow them). ``True`` or ``"replace"``: the first frame, then the T - 1
-            differences (T images). The model is unchanged (images of 3 channels); pretrained ViTs never saw
-            difference images, but a model trained from scratch learns motion from them far faster than from raw
-            frames (on the shapes world: the action named in 14% of captions from frames, over 80% with differences).
+        image_size, image_mean, image_std, prompt, frame_differences: see [`VideoCaptionProcessor`].
     """
 
     def __init__(
@@ -59,18 +33,8 @@ class VideoBlip2Processor(PushToHubMixin):
         image_token: str | None = None,
         frame_differences: bool | str = False,
     ):
-        self.tokenizer = tokenizer
+        super().__init__(tokenizer, image_size, image_mean, image_std, prompt, frame_differences)
         self.num_query_tokens = int(num_query_tokens)
-        self.image_size = int(image_size)
-        self.image_mean = tuple(float(x) for x in image_mean)
-        self.image_std = tuple(float(x) for x in image_std)
-        self.prompt = prompt
-        modes = {False: "none", "none": "none", True: "replace", "replace": "replace", "append": "append"}
-        if frame_differences not in modes:
-            raise ValueError(
-                f"frame_differences ({frame_differences!r}) must be one of 'none', 'replace', 'append' (or False / True)."
-            )
-        self.frame_differences = modes[frame_differences]
         self.image_token = image_token or getattr(tokenizer, "image_token", None) or "<image>"
         self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
         if self.image_token_id is None or self.image_token_id == tokenizer.unk_token_id:
@@ -78,164 +42,19 @@ class VideoBlip2Processor(PushToHubMixin):
                 f"the tokenizer has no image token {self.image_token!r}; add it with "
                 f"tokenizer.add_special_tokens({{'additional_special_tokens': [{self.image_token!r}]}})."
             )
-        if prompt and tokenizer.unk_token_id is not None:
-            if tokenizer.unk_token_id in tokenizer(prompt, add_special_tokens=False)["input_ids"]:
-                raise ValueError(
-                    f"prompt ({prompt!r}) has words the tokenizer does not know (they become {tokenizer.unk_token!r}); "
-                    "use a prompt within its vocabulary, or an empty prompt."
-                )
-        if len(self.image_mean) != 3 or len(self.image_std) != 3:
-            raise ValueError("image_mean and image_std must have 3 values (RGB).")
-
-    # ------------------------------------------------------------------------------------------- video
-
-    def preprocess_videos(self, videos: Sequence[np.ndarray] | np.ndarray) -> torch.Tensor:
-        """Frames to ``pixel_values``.
-
-        Args:
-            videos: a list of B uint8 arrays of shape (T, H, W, 3) (same T for all), or one (B, T, H, W, 3) array.
-
-        Returns:
-            `torch.FloatTensor` of shape (B, T, 3, image_size, image_size).
-        """
-        if isinstance(videos, np.ndarray) and videos.ndim == 4:
-            raise ValueError("got one (T, H, W, C) video; pass a list of videos or a (B, T, H, W, C) array.")
-        arrays = [np.asarray(v) for v in videos]
-        if not arrays:
-            raise ValueError("videos is empty.")
-        for i, array in enumerate(arrays):
-            if array.ndim != 4 or array.shape[-1] != 3:
-                raise ValueError(f"video {i} must have shape (T, H, W, 3), got {array.shape}.")
-            if array.shape[0] != arrays[0].shape[0]:
-                raise ValueError(
-                    f"video {i} has {array.shape[0]} frames but video 0 has {arrays[0].shape[0]}; "
-                    "sample the same number of frames from every video."
-                )
-        pixels = []
-        for array in arrays:
-            frames = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float() / 255.0
-            if frames.shape[-2:] != (self.image_size, self.image_size):
-                frames = torch.nn.functional.interpolate(
-                    frames, size=(self.image_size, self.image_size), mode="bicubic", align_corners=False, antialias=True
-                ).clamp_(0.0, 1.0)
-            pixels.append(frames)
-        pixel_values = torch.stack(pixels)
-        mean = torch.tensor(self.image_mean).view(1, 1, 3, 1, 1)
-        std = torch.tensor(self.image_std).view(1, 1, 3, 1, 1)
-        frames = (pixel_values - mean) / std
-        if self.frame_differences == "none":
-            return frames
-        differences = (pixel_values[:, 1:] - pixel_values[:, :-1]) / std
-        kept = frames if self.frame_differences == "append" else frames[:, :1]
-        return torch.cat([kept, differences], dim=1)
-
-    def num_model_frames(self, num_frames: int) -> int:
-        """How many images per video reach the model when ``num_frames`` frames are sampled."""
-        return 2 * num_frames - 1 if self.frame_differences == "append" else num_frames
-
-    # ------------------------------------------------------------------------------------------- text
 
     def prefix_ids(self) -> list[int]:
         """Image placeholders, then bos (when the tokenizer has one), then the prompt."""
-        ids = [self.image_token_id] * self.num_query_tokens
-        if self.tokenizer.bos_token_id is not None:
-            ids.append(self.tokenizer.bos_token_id)
-        if self.prompt:
-            ids += self.tokenizer(self.prompt, add_special_tokens=False)["input_ids"]
-        return ids
-
-    def caption_ids(self, captions: Sequence[str], max_length: int | None = None) -> list[list[int]]:
-        """Token ids of each caption followed by eos, truncated to ``max_length`` tokens (eos included)."""
-        eos = self.tokenizer.eos_token_id
-        if eos is None:
-            raise ValueError("the tokenizer has no eos_token; captions need an end-of-sequence token.")
-        # Byte-level BPE tokenizers encode a word after a prompt with its leading space.
-        texts = [(" " + c if self.prompt else c) for c in captions]
-        encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        result = []
-        for ids in encoded:
-            if max_length is not None:
-                ids = ids[: max_length - 1]
-            result.append(list(ids) + [eos])
-        return result
-
-    def pad_captions(self, captions: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-pad caption ids to (N, L) with the pad token; returns ``(ids, mask)``."""
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        length = max(1, max((len(c) for c in captions), default=1))
-        ids = torch.full((len(captions), length), pad, dtype=torch.long)
-        mask = torch.zeros((len(captions), length), dtype=torch.long)
-        for i, caption in enumerate(captions):
-            ids[i, : len(caption)] = torch.tensor(caption, dtype=torch.long)
-            mask[i, : len(caption)] = 1
-        return ids, mask
-
-    def decode_captions(self, caption_ids: torch.Tensor) -> list[str]:
-        """Generated caption ids (prefix removed) to text, cut at the first eos."""
-        eos = self.tokenizer.eos_token_id
-        texts = []
-        for row in caption_ids.tolist():
-            if eos in row:
-                row = row[: row.index(eos)]
-            texts.append(self.tokenizer.decode(row, skip_special_tokens=True).strip())
-        return texts
-
-    def __call__(self, videos=None, captions: Sequence[str] | None = None, max_length: int | None = None) -> dict:
-        """``pixel_values`` for ``videos`` and padded ``caption_ids``/``caption_mask`` for ``captions``."""
-        out = {}
-        if videos is not None:
-            out["pixel_values"] = self.preprocess_videos(videos)
-        if captions is not None:
-            out["caption_ids"], out["caption_mask"] = self.pad_captions(self.caption_ids(captions, max_length))
-        return out
-
-    # ------------------------------------------------------------------------------------------- save / load
+        return [self.image_token_id] * self.num_query_tokens + super().prefix_ids()
 
     def to_dict(self) -> dict:
-        return {
-            "processor_class": type(self).__name__,
-            "num_query_tokens": self.num_query_tokens,
-            "image_size": self.image_size,
-            "image_mean": list(self.image_mean),
-            "image_std": list(self.image_std),
-            "prompt": self.prompt,
-            "image_token": self.image_token,
-            "frame_differences": self.frame_differences,
-        }
-
-    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
-        """Save the tokenizer and ``processor_config.json``; ``push_to_hub(repo_id)`` (from transformers'
-        `PushToHubMixin`) saves into a temporary folder and uploads it."""
-        os.makedirs(save_directory, exist_ok=True)
-        self.tokenizer.save_pretrained(save_directory)
-        with open(os.path.join(save_directory, PROCESSOR_CONFIG_NAME), "w") as f:
-            json.dump(self.to_dict(), f, indent=2)
+        return {**super().to_dict(), "num_query_tokens": self.num_query_tokens, "image_token": self.image_token}
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> "VideoBlip2Processor":
-        """Load a saved processor, or build one from a BLIP-2 image checkpoint (its tokenizer, image processor
-        settings and ``num_query_tokens``). Keyword arguments override the stored settings (e.g. ``prompt``)."""
-        from transformers import AutoConfig, AutoTokenizer
-        from transformers.utils import cached_file
+    def _settings_from_checkpoint(cls, path: str, hub: dict) -> dict:
+        from transformers import AutoConfig
 
-        path = str(pretrained_model_name_or_path)
-        hub = {key: kwargs.pop(key) for key in _HUB_KWARGS if key in kwargs}
-        tokenizer = kwargs.pop("tokenizer", None) or AutoTokenizer.from_pretrained(path, **hub)
-        config_file = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub)
-        if config_file is not None:
-            with open(config_file) as f:
-                settings = json.load(f)
-            settings.pop("processor_class", None)
-        else:
-            from transformers import AutoImageProcessor
+        return {**super()._settings_from_checkpoint(path, hub), "num_query_tokens": AutoConfig.from_pretrained(path, **hub).num_query_tokens}
 
-            image_processor = AutoImageProcessor.from_pretrained(path, **hub)
-            size = image_processor.size
-            settings = {
-                "num_query_tokens": AutoConfig.from_pretrained(path, **hub).num_query_tokens,
-                "image_size": size.get("height", size.get("shortest_edge")) if isinstance(size, dict) else size,
-                "image_mean": image_processor.image_mean,
-                "image_std": image_processor.image_std,
-            }
-        settings.update(kwargs)
-        return cls(tokenizer=tokenizer, **settings)
+
+__all__ = ["VideoBlip2Processor"]
