@@ -14,12 +14,16 @@ from .git_video import (
     create_tiny_video_git,
     get_tiny_video_git_config,
 )
+from .checkpoints import PUBLISHED_PARAMETERS, checkpoint_config, stored_parameter_count
 from .lora import LORA_TARGET_MODULES, get_default_lora_config
 from .processing_video_caption import VideoCaptionProcessor
 
 register_auto_classes()
 
 __all__ = [
+    "PUBLISHED_PARAMETERS",
+    "checkpoint_config",
+    "stored_parameter_count",
     "LORA_TARGET_MODULES",
     "get_default_lora_config",
     "VideoBlip2Config",

@@ -196,3 +196,95 @@ def test_prompt_with_unknown_words_is_rejected(tokenizer):
 def test_frame_difference_mode_names_are_normalised(tokenizer):
     for given, stored in ((False, "none"), ("none", "none"), (True, "replace"), ("append", "append")):
         assert VideoBlip2Processor(tokenizer, num_query_tokens=4, frame_differences=given).frame_differences == stored
+
+
+def test_per_frame_queries_runs_the_qformer_per_frame(tokenizer):
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, num_frames=4, frame_fusion="per_frame_queries", use_temporal_embedding=False)).eval()
+    pixel_values = torch.randn(2, 3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    embeds = model.get_video_embeds(pixel_values)
+    assert model.num_visual_tokens(3) == 12 and embeds.shape == (2, 3 * 4, 32)  # T * Q tokens
+    # Frame t's queries see only frame t: they equal the single-frame encoding of that frame.
+    for t in range(3):
+        torch.testing.assert_close(embeds[:, 4 * t : 4 * (t + 1)], model.get_video_embeds(pixel_values[:, t : t + 1]), atol=1e-5, rtol=0)
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=model.num_visual_tokens(3), image_size=32)
+    from hf_vidcap.captioning import caption_token_logprobs, generate_captions, make_generation_config
+
+    greedy, mask = generate_captions(model, processor, embeds, make_generation_config(processor, 5))
+    scored = caption_token_logprobs(model, processor, greedy, mask, pixel_values=pixel_values)
+    assert scored.shape == greedy.shape and torch.isfinite(scored).all()
+    wrong = VideoBlip2Processor(tokenizer, num_query_tokens=4, image_size=32)
+    with pytest.raises(ValueError, match="4 image placeholders per row but the video gives 12 visual tokens"):
+        generate_captions(model, wrong, embeds, make_generation_config(wrong, 5))
+
+
+@pytest.mark.parametrize("use_temporal_embedding", [False, True])
+def test_loading_an_image_checkpoint_reports_only_the_new_video_parameters(tokenizer, tmp_path, use_temporal_embedding):
+    config = _config(tokenizer, num_frames=4)
+    image_config = Blip2Config(
+        vision_config=config.vision_config.to_dict(), qformer_config=config.qformer_config.to_dict(),
+        text_config=config.text_config.to_dict(), num_query_tokens=4, image_token_index=config.image_token_index,
+    )
+    torch.manual_seed(0)
+    Blip2ForConditionalGeneration(image_config).save_pretrained(tmp_path)
+    video, info = VideoBlip2ForConditionalGeneration.from_pretrained(
+        tmp_path, num_frames=8, use_temporal_embedding=use_temporal_embedding, output_loading_info=True
+    )
+    assert sorted(info["missing_keys"]) == (["temporal_embedding"] if use_temporal_embedding else [])
+    assert not info["unexpected_keys"] and not info["mismatched_keys"]
+    assert video.config.num_frames == 8 and type(video.config).__name__ == "VideoBlip2Config"
+    if use_temporal_embedding:
+        assert torch.count_nonzero(video.temporal_embedding) == 0  # starts as the image model
+
+
+@pytest.mark.parametrize("text", ["opt", "t5"])
+def test_default_lora_targets_save_load_and_merge(tokenizer, tmp_path, text):
+    from peft import PeftModel, get_peft_model
+
+    from hf_vidcap.captioning import generate_captions, make_generation_config
+    from hf_vidcap.models import get_default_lora_config
+
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, text=text, num_frames=4)).eval()
+    config = get_default_lora_config(model, init_lora_weights=False)
+    assert (config.r, config.lora_alpha, config.lora_dropout) == (8, 16, 0.05)
+    peft_model = get_peft_model(model, config)
+    targeted = {n.split(".lora_A")[0] for n, _ in peft_model.named_parameters() if "lora_A" in n}
+    # Only the language model's attention q and v (OPT: 2 layers x 2; T5: 2 encoder + 2 x 2 decoder attentions x 2).
+    assert all("language_model" in n and "vision_model" not in n and "qformer" not in n for n in targeted)
+    assert len(targeted) == (4 if text == "opt" else 12)
+    pixel_values, _, _, processor = _inputs(tokenizer)
+    embeds = model.get_video_embeds(pixel_values)
+    generation = make_generation_config(processor, 6)
+    adapted, _ = generate_captions(peft_model, processor, embeds, generation)
+    peft_model.save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    fresh = VideoBlip2ForConditionalGeneration(_config(tokenizer, text=text, num_frames=4)).eval()
+    reloaded = PeftModel.from_pretrained(fresh, tmp_path).eval()
+    torch.testing.assert_close(generate_captions(reloaded, processor, embeds, generation)[0], adapted)
+    merged = reloaded.merge_and_unload()
+    torch.testing.assert_close(generate_captions(merged, processor, embeds, generation)[0], adapted)
+
+
+@pytest.mark.parametrize("variant", ["t5", "per_frame_queries"])
+def test_two_step_scst_run(tokenizer, shapes_dataset, tmp_path, variant):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "trainer"))
+    from helpers import RecordingReward, make_args
+
+    from hf_vidcap.trainer import VideoSCSTTrainer
+
+    torch.manual_seed(0)
+    if variant == "t5":
+        config, queries = _config(tokenizer, text="t5", num_frames=8), 4
+    else:
+        config, queries = _config(tokenizer, num_frames=8, frame_fusion="per_frame_queries"), 8 * 4
+    model = VideoBlip2ForConditionalGeneration(config)
+    processor = VideoBlip2Processor(tokenizer, num_query_tokens=queries, image_size=32)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    reward = RecordingReward()
+    VideoSCSTTrainer(model, reward, make_args(tmp_path), train_dataset=shapes_dataset["train"], processing_class=processor).train()
+    assert sorted(len(call["completions"]) for call in reward.calls) == [4, 4, 12, 12]
+    assert any((p - before[n]).abs().max() > 0 for n, p in model.named_parameters())

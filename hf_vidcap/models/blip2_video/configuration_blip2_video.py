@@ -5,7 +5,7 @@ from __future__ import annotations
 from huggingface_hub.dataclasses import strict
 from transformers import Blip2Config
 
-FRAME_FUSION_MODES = ("concat_patches",)
+FRAME_FUSION_MODES = ("concat_patches", "per_frame_queries")
 
 
 @strict
@@ -21,6 +21,10 @@ class VideoBlip2Config(Blip2Config):
         How frames reach the Q-Former. ``"concat_patches"``: every frame goes through the vision tower and all
         frames' patch tokens are concatenated into one sequence that one Q-Former attends to, so the language
         model still sees ``num_query_tokens`` tokens (the BLIP-2 video captioning paper's design).
+        ``"per_frame_queries"``: the Q-Former runs on each frame separately and the frames' query outputs are
+        concatenated, so the language model sees T * ``num_query_tokens`` tokens (InstructBLIPVideo's design); the
+        processor then needs that many image placeholders (``VideoBlip2Processor(num_query_tokens=T * Q)``, see
+        `VideoBlip2ForConditionalGeneration.num_visual_tokens`).
     use_temporal_embedding (`bool`, *optional*, defaults to `False`):
         Add a learned per-frame embedding to each frame's patch tokens. Without it the Q-Former's
         cross-attention is permutation-invariant over frames, so it cannot tell "moves left" from "moves right".

@@ -16,7 +16,9 @@ from .configuration_blip2_video import VideoBlip2Config
 
 class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
     r"""
-    [`Blip2ForConditionalGeneration`] for ``pixel_values`` of shape (B, T, C, H, W).
+    [`Blip2ForConditionalGeneration`] for ``pixel_values`` of shape (B, T, C, H, W). ``config.frame_fusion``
+    chooses between the two designs below (``"concat_patches"``, the default, and ``"per_frame_queries"``:
+    a Q-Former pass per frame, T * Q visual tokens, as InstructBLIPVideo).
 
     Every frame goes through the vision tower; the frames' token sequences (optionally plus a learned
     per-frame temporal embedding) are concatenated into one (B, T * (P + 1), D_v) sequence that one Q-Former
@@ -100,9 +102,12 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
                     f"{self.config.num_frames} rows; sample fewer frames or raise num_frames."
                 )
             frame_tokens = frame_tokens + self.temporal_embedding[:, :num_frames].to(frame_tokens.dtype)
-        video_tokens = frame_tokens.flatten(1, 2)  # (B, T*(P+1), D_v)
+        if self.config.frame_fusion == "per_frame_queries":
+            video_tokens = frame_tokens.flatten(0, 1)  # (B*T, P+1, D_v): one Q-Former pass per frame
+        else:
+            video_tokens = frame_tokens.flatten(1, 2)  # (B, T*(P+1), D_v): one pass over all frames
         video_mask = torch.ones(video_tokens.shape[:-1], dtype=torch.long, device=video_tokens.device)
-        query_tokens = self.query_tokens.expand(batch_size, -1, -1)
+        query_tokens = self.query_tokens.expand(video_tokens.shape[0], -1, -1)
         qformer_outputs = self.qformer(
             query_embeds=query_tokens,
             encoder_hidden_states=video_tokens,
@@ -110,6 +115,8 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             return_dict=True,
         )
         query_output = qformer_outputs.last_hidden_state
+        if self.config.frame_fusion == "per_frame_queries":
+            query_output = query_output.reshape(batch_size, num_frames * query_output.shape[1], -1)  # (B, T*Q, D_q)
         # The Q-Former is kept in fp32; cast back to the vision dtype as BLIP-2 does.
         if query_output.dtype != video_tokens.dtype:
             query_output = query_output.to(video_tokens.dtype)
@@ -119,6 +126,12 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             vision_outputs=vision_outputs,
             qformer_outputs=qformer_outputs,
         )
+
+    def num_visual_tokens(self, num_frames: int) -> int:
+        """How many visual tokens (image placeholders) the language model gets for ``num_frames`` frames."""
+        if self.config.frame_fusion == "per_frame_queries":
+            return num_frames * self.config.num_query_tokens
+        return self.config.num_query_tokens
 
     def get_image_features(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool | None = False, **kwargs):
         return self.get_video_features(pixel_values, **kwargs)
@@ -184,12 +197,18 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             video_embeds = self.get_video_embeds(pixel_values)
         batch_size = video_embeds.shape[0]
         if input_ids is None:
-            start = [self.config.image_token_id] * self.config.num_query_tokens + [self.config.text_config.bos_token_id]
+            start = [self.config.image_token_id] * video_embeds.shape[1] + [self.config.text_config.bos_token_id]
             input_ids = torch.tensor([start], dtype=torch.long, device=video_embeds.device).repeat(batch_size, 1)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         inputs_embeds = self.get_input_embeddings()(input_ids)
         image_mask = (input_ids == self.config.image_token_id).unsqueeze(-1)
+        if int(image_mask[0].sum()) != video_embeds.shape[1]:
+            raise ValueError(
+                f"input_ids hold {int(image_mask[0].sum())} image placeholders per row but the video gives "
+                f"{video_embeds.shape[1]} visual tokens; build the processor with num_query_tokens="
+                f"{video_embeds.shape[1]} (model.num_visual_tokens(T))."
+            )
         inputs_embeds = inputs_embeds.masked_scatter(image_mask, video_embeds.to(inputs_embeds.dtype))
         inputs = {"inputs_embeds": inputs_embeds, "attention_mask": attention_mask}
         if not self.language_model.config.is_encoder_decoder:

@@ -18,6 +18,7 @@ def get_tiny_video_blip2_config(
     text_hidden_size: int = 128,
     num_layers: int = 2,
     use_temporal_embedding: bool = True,
+    frame_fusion: str = "concat_patches",
 ) -> VideoBlip2Config:
     """A VideoBlip2Config of about half a million parameters (OPT decoder) sized to ``tokenizer``'s vocabulary."""
     return VideoBlip2Config(
@@ -58,6 +59,7 @@ def get_tiny_video_blip2_config(
         num_query_tokens=num_query_tokens,
         image_token_index=tokenizer.convert_tokens_to_ids(getattr(tokenizer, "image_token", None) or "<image>"),
         num_frames=num_frames,
+        frame_fusion=frame_fusion,
         use_temporal_embedding=use_temporal_embedding,
         temporal_embedding_init_std=0.3 if use_temporal_embedding else 0.0,
     )
