@@ -2,8 +2,9 @@
 the architectures can be instantiated on the meta device, sized for memory planning (DeepSpeed ZeRO), and checked
 against the published parameter counts.
 
-``PUBLISHED_PARAMETERS`` are the sizes the Hub shows for the checkpoints (parameters of the stored tensors, three
-significant digits). The BLIP-2 FLAN-T5 checkpoints store one ``vocab x d_model`` embedding matrix twice (tied in the
+``PUBLISHED_PARAMETERS`` are the published sizes: what the Hub shows for the BLIP-2 and GIT checkpoints
+(parameters of the stored tensors, three significant digits) and the OFA README's table for OFA (two significant
+digits: 33M, 93M, 180M, 470M, 930M); ``SIGNIFICANT_DIGITS`` says how many digits each figure has. The BLIP-2 FLAN-T5 checkpoints store one ``vocab x d_model`` embedding matrix twice (tied in the
 model), so their published size is the module's parameter count plus that matrix (`stored_parameter_count`).
 """
 
@@ -18,6 +19,21 @@ PUBLISHED_PARAMETERS = {
     "microsoft/git-base-vatex": 177e6,
     "microsoft/git-large": 394e6,
     "microsoft/git-large-vatex": 394e6,
+    "OFA-Sys/ofa-tiny": 33e6,
+    "OFA-Sys/ofa-medium": 93e6,
+    "OFA-Sys/ofa-base": 180e6,
+    "OFA-Sys/ofa-large": 470e6,
+    "OFA-Sys/ofa-huge": 930e6,
+}
+SIGNIFICANT_DIGITS = {name: 2 if name.startswith("OFA-Sys/") else 3 for name in PUBLISHED_PARAMETERS}
+
+# OFA sizes (d_model, encoder layers, decoder layers, heads, ResNet, resolution).
+_OFA = {
+    "OFA-Sys/ofa-tiny": (256, 4, 4, 4, "resnet50", 256),
+    "OFA-Sys/ofa-medium": (512, 4, 4, 8, "resnet101", 256),
+    "OFA-Sys/ofa-base": (768, 6, 6, 12, "resnet101", 384),
+    "OFA-Sys/ofa-large": (1024, 12, 12, 16, "resnet152", 480),
+    "OFA-Sys/ofa-huge": (1280, 24, 12, 16, "resnet152", 480),
 }
 
 
@@ -65,6 +81,15 @@ def checkpoint_config(name: str, **video_kwargs):
             vision_config=_GIT_VISION[size], hidden_size=768, num_hidden_layers=6, num_attention_heads=12,
             intermediate_size=3072, vocab_size=30522, max_position_embeddings=1024, bos_token_id=101, eos_token_id=102,
             pad_token_id=0, num_image_with_embedding=video_kwargs.pop("num_image_with_embedding", frames), **video_kwargs,
+        )
+    if name in _OFA:
+        from .ofa import OFAConfig
+
+        d_model, encoder_layers, decoder_layers, heads, resnet, image_size = _OFA[name]
+        return OFAConfig(
+            d_model=d_model, encoder_layers=encoder_layers, decoder_layers=decoder_layers, encoder_attention_heads=heads,
+            decoder_attention_heads=heads, encoder_ffn_dim=4 * d_model, decoder_ffn_dim=4 * d_model, resnet_type=resnet,
+            image_size=video_kwargs.pop("image_size", image_size), **video_kwargs,
         )
     raise ValueError(f"unknown checkpoint {name!r}; known: {sorted(PUBLISHED_PARAMETERS)}.")
 

@@ -248,7 +248,7 @@ def test_default_lora_targets_save_load_and_merge(tokenizer, tmp_path, text):
     model = VideoBlip2ForConditionalGeneration(_config(tokenizer, text=text, num_frames=4)).eval()
     config = get_default_lora_config(model, init_lora_weights=False)
     assert (config.r, config.lora_alpha, config.lora_dropout) == (8, 16, 0.05)
-    peft_model = get_peft_model(model, config)
+    peft_model = get_peft_model(model, config).eval()  # no LoRA dropout
     targeted = {n.split(".lora_A")[0] for n, _ in peft_model.named_parameters() if "lora_A" in n}
     # Only the language model's attention q and v (OPT: 2 layers x 2; T5: 2 encoder + 2 x 2 decoder attentions x 2).
     assert all("language_model" in n and "vision_model" not in n and "qformer" not in n for n in targeted)

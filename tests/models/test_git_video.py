@@ -129,7 +129,7 @@ def test_lora_wrap_save_load_merge_keep_greedy_output(tokenizer, tmp_path):
     model = _model(tokenizer, num_frames=4)
     processor = VideoGitProcessor(tokenizer, image_size=32)
     config = get_default_lora_config(model, init_lora_weights=False)  # random B: the adapter changes outputs
-    peft_model = get_peft_model(model, config)
+    peft_model = get_peft_model(model, config).eval()  # no LoRA dropout
     targeted = {n.rsplit(".", 2)[0] for n, _ in peft_model.named_parameters() if "lora_A" in n}
     assert targeted and all(".attention.self." in n and "image_encoder" not in n for n in targeted)
     assert len(targeted) == 2 * 2  # query and value of both decoder layers
