@@ -89,13 +89,14 @@ class VideoCaptionProcessor(PushToHubMixin):
         """Frames to ``pixel_values``.
 
         Args:
-            videos: a list of B uint8 arrays of shape (T, H, W, 3) (same T for all), or one (B, T, H, W, 3) array.
+            videos: a list of B uint8 arrays of shape (T, H, W, 3) (same T for all), a (B, T, H, W, 3) array, or
+                one video as a (T, H, W, 3) array (B = 1).
 
         Returns:
             `torch.FloatTensor` of shape (B, T, 3, image_size, image_size).
         """
         if isinstance(videos, np.ndarray) and videos.ndim == 4:
-            raise ValueError("got one (T, H, W, C) video; pass a list of videos or a (B, T, H, W, C) array.")
+            videos = videos[None]  # one (T, H, W, C) video
         arrays = [np.asarray(v) for v in videos]
         if not arrays:
             raise ValueError("videos is empty.")

@@ -55,6 +55,8 @@ def test_tokenizer_layout_and_processor(bpe_tokenizer):
     assert bpe_tokenizer.decode(prefix[1:-1]) == " what does the image describe?"
     pixel_values = processor.preprocess_videos([torch.full((2, 16, 16, 3), 255, dtype=torch.uint8).numpy()])
     assert pixel_values.shape == (1, 2, 3, 32, 32) and torch.allclose(pixel_values, torch.ones(1))  # (1 - 0.5) / 0.5
+    one_video = torch.zeros((2, 16, 16, 3), dtype=torch.uint8).numpy()
+    assert processor.preprocess_videos(one_video).shape == (1, 2, 3, 32, 32)  # a single (T, H, W, C) array
     assert processor.decode_captions(torch.tensor([processor.caption_ids(["a red circle"])[0]])) == ["a red circle"]
 
 
