@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .video import present_video_indices
+
 logger = logging.getLogger(__name__)
 
 ACTION_DATASETS = ("ucf101", "ucf101-subset", "hmdb51", "olympic_sports", "folder", "kinetics400", "kinetics600", "kinetics220")
@@ -437,16 +439,8 @@ def load_action_dataset(
         parts["test_generalized"] = parts["test_seen"] + parts["test_unseen"]
         rows = parts[split]
     if videos is None:
-        present = [os.path.exists(path) for path, _ in rows]
-        if not all(present):
-            missing = [path for (path, _), ok in zip(rows, present) if not ok]
-            if skip_missing:
-                message = f"{name} {split}: skipped {len(missing)} of {len(rows)} videos that are missing (e.g. {missing[:2]})."
-                warnings.warn(message, stacklevel=2)
-                logger.warning(message)
-                rows = [row for row, ok in zip(rows, present) if ok]
-            elif check_files:
-                raise FileNotFoundError(f"{len(missing)} listed videos are missing, e.g. {missing[:3]}; check data_dir / video_dir, or pass skip_missing=True to drop them.")
+        keep = present_video_indices([path for path, _ in rows], f"{name} {split}", skip_missing, check_files, "listed videos", "check data_dir / video_dir")
+        rows = [rows[i] for i in keep]
         videos = [{"path": path, "bytes": None} for path, _ in rows]
     names = [natural_class_name(c) for c in classes]
     features = datasets.Features(

@@ -41,13 +41,11 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
-import warnings
 import zipfile
 from pathlib import Path
 
-logger = logging.getLogger(__name__)
+from .video import present_video_indices
 
 CAPTION_DATASETS = ("msrvtt", "msvd", "vatex", "tgif", "coco")
 HUB_REPOSITORIES = {"msrvtt": "friedrichor/MSR-VTT", "msvd": "friedrichor/MSVD", "vatex": "lmms-lab/VATEX"}
@@ -197,6 +195,19 @@ def _msrvtt_official(data_dir: Path, split: str):
     return ids, [f"{i}.mp4" for i in ids], [captions[i] for i in ids], extra
 
 
+def _listed_captions(rows: list[dict], listing: Path, annotations: Path, kind: str, suffix: str):
+    """The videos named in a split listing (one per line, a name or url whose stem is the id), with their captions
+    from ``rows``; a listed video without a caption is an error naming it."""
+    wanted = [Path(line.strip()).stem for line in listing.read_text().splitlines() if line.strip()]
+    known = set(wanted)
+    ids, _, captions = group_caption_rows([r for r in rows if r["video_id"] in known], str(annotations))
+    by_id = dict(zip(ids, captions))
+    missing = [v for v in wanted if v not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} {kind} of {listing.name} have no caption in {annotations.name}, e.g. {missing[:3]}.")
+    return wanted, [f"{v}{suffix}" for v in wanted], [by_id[v] for v in wanted], {}
+
+
 def _msvd_official(data_dir: Path, split: str):
     descriptions, listing = data_dir / "AllVideoDescriptions.txt", data_dir / f"{_SHORT.get(split, split)}_list.txt"
     for needed in (descriptions, listing):
@@ -210,14 +221,7 @@ def _msvd_official(data_dir: Path, split: str):
         if line.strip() and not line.startswith("#") and " " in line.strip():
             video_id, caption = line.strip().split(" ", 1)
             rows.append({"video_id": video_id, "caption": caption})
-    wanted = [Path(line.strip()).stem for line in listing.read_text().splitlines() if line.strip()]
-    known = set(wanted)
-    ids, _, captions = group_caption_rows([r for r in rows if r["video_id"] in known], str(descriptions))
-    by_id = dict(zip(ids, captions))
-    missing = [v for v in wanted if v not in by_id]
-    if missing:
-        raise ValueError(f"{len(missing)} videos of {listing.name} have no caption in {descriptions.name}, e.g. {missing[:3]}.")
-    return wanted, [f"{v}.avi" for v in wanted], [by_id[v] for v in wanted], {}
+    return _listed_captions(rows, listing, descriptions, "videos", ".avi")
 
 
 VATEX_FILES = {"train": "vatex_training_v1.0.json", "validation": "vatex_validation_v1.0.json", "test": "vatex_public_test_english_v1.1.json"}
@@ -236,14 +240,7 @@ def _tgif_official(data_dir: Path, split: str):
                 raise ValueError(f"{annotations}:{number} is not '<gif url>\\t<caption>': {line[:120]!r}.")
             url, caption = line.split("\t", 1)
             rows.append({"video_id": Path(url.strip()).stem, "caption": caption})
-    wanted = [Path(line.strip()).stem for line in listing.read_text().splitlines() if line.strip()]
-    known = set(wanted)
-    ids, _, captions = group_caption_rows([r for r in rows if r["video_id"] in known], str(annotations))
-    by_id = dict(zip(ids, captions))
-    missing = [v for v in wanted if v not in by_id]
-    if missing:
-        raise ValueError(f"{len(missing)} GIFs of {listing.name} have no caption in {annotations.name}, e.g. {missing[:3]}.")
-    return wanted, [f"{v}.gif" for v in wanted], [by_id[v] for v in wanted], {}
+    return _listed_captions(rows, listing, annotations, "GIFs", ".gif")
 
 
 def _coco_karpathy(data_dir: Path, split: str):
@@ -393,22 +390,11 @@ def load_caption_dataset(
             files, default_videos = [None] * len(ids), Path(video_dir) if video_dir else root / "videos"
     video_root = Path(video_dir) if video_dir is not None else default_videos
     paths = _locate(video_root, ids, files)
-    present = [os.path.exists(p) for p in paths]
-    if not all(present):
-        missing = [p for p, ok in zip(paths, present) if not ok]
-        if skip_missing:
-            message = f"{name} {split}: skipped {len(missing)} of {len(paths)} videos that are missing (e.g. {missing[:2]})."
-            warnings.warn(message, stacklevel=2)
-            logger.warning(message)
-            keep = [i for i, ok in enumerate(present) if ok]
-            ids, paths, captions = [ids[i] for i in keep], [paths[i] for i in keep], [captions[i] for i in keep]
-            extra = {key: [values[i] for i in keep] for key, values in extra.items()}
-        elif check_files:
-            raise FileNotFoundError(
-                f"{len(missing)} videos are missing, e.g. {missing[:3]}; check video_dir"
-                f"{', or pass download_videos=True' if name in ('msrvtt', 'msvd') and data_dir is None and data_files is None else ''}"
-                ", or skip_missing=True to drop them."
-            )
+    download_hint = ", or pass download_videos=True" if name in ("msrvtt", "msvd") and data_dir is None and data_files is None else ""
+    keep = present_video_indices(paths, f"{name} {split}", skip_missing, check_files, "videos", f"check video_dir{download_hint}")
+    if len(keep) < len(paths):
+        ids, paths, captions = [ids[i] for i in keep], [paths[i] for i in keep], [captions[i] for i in keep]
+        extra = {key: [values[i] for i in keep] for key, values in extra.items()}
     features = {
         "video": datasets.Video(decode=False),
         "video_id": datasets.Value("string"),

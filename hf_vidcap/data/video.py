@@ -35,6 +35,28 @@ def uniform_frame_indices(num_available: int, num_frames: int) -> np.ndarray:
     return sample_frame_indices(num_available, num_frames, "uniform")[0]
 
 
+def present_video_indices(paths: list[str], where: str, skip_missing: bool, check_files: bool, noun: str, hint: str) -> list[int]:
+    """Indices of the ``paths`` that exist. Missing ones are an error (``check_files``) naming them, or with
+    ``skip_missing`` dropped with a warning (and a log line) giving the count; the loaders of `hf_vidcap.data` share
+    this policy."""
+    import logging
+    import warnings
+
+    present = [os.path.exists(path) for path in paths]
+    keep = [i for i, ok in enumerate(present) if ok]
+    if len(keep) == len(paths):
+        return keep
+    missing = [path for path, ok in zip(paths, present) if not ok]
+    if skip_missing:
+        message = f"{where}: skipped {len(missing)} of {len(paths)} videos that are missing (e.g. {missing[:2]})."
+        warnings.warn(message, stacklevel=3)
+        logging.getLogger(__name__).warning(message)
+        return keep
+    if check_files:
+        raise FileNotFoundError(f"{len(missing)} {noun} are missing, e.g. {missing[:3]}; {hint}, or pass skip_missing=True to drop them.")
+    return list(range(len(paths)))
+
+
 def _pick(frames_by_index: dict, indices: np.ndarray) -> np.ndarray:
     return np.stack([frames_by_index[i] for i in indices.tolist()])
 

@@ -13,7 +13,7 @@ from transformers import GitForCausalLM
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
-from transformers.models.git.modeling_git import GitModel
+from transformers.models.git.modeling_git import GitModel, GitPreTrainedModel
 
 from .configuration_git_video import VideoGitConfig
 
@@ -144,8 +144,10 @@ class VideoGitForCausalLM(GitForCausalLM):
     main_input_name = "pixel_values"
 
     def __init__(self, config: VideoGitConfig):
-        super().__init__(config)
+        # GitForCausalLM.__init__ would build a GitModel only to replace it: build the video one directly.
+        GitPreTrainedModel.__init__(self, config)
         self.git = VideoGitModel(config)
+        self.output = nn.Linear(config.hidden_size, config.vocab_size)
         self.post_init()
 
     @classmethod
