@@ -101,6 +101,28 @@ def test_loads_4x_checkpoints_with_the_old_temporal_embedding_name(tokenizer, tm
     assert type(AutoModelForCausalLM.from_pretrained(tmp_path / "new")) is VideoGitForCausalLM
 
 
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generate_reads_one_new_token_per_step_from_its_cache(tokenizer, num_beams):
+    # generate's cache keyword is past_key_values up to transformers 5.23 and cache from 5.24: the model must take
+    # its cache under either, and then embeds only the newest token at each step.
+    model = _model(tokenizer, num_frames=4)
+    processor = VideoGitProcessor(tokenizer, image_size=32, prompt="a")
+    lengths = []
+    hook = model.git.embeddings.register_forward_pre_hook(
+        lambda module, args, kwargs: lengths.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
+    prefix = torch.tensor([processor.prefix_ids()] * 2)
+    try:
+        ids = model.generate(
+            pixel_values=_video(), input_ids=prefix,
+            generation_config=make_generation_config(processor, 5, num_beams=num_beams, min_new_tokens=5),
+        )
+    finally:
+        hook.remove()
+    assert ids.shape[1] == prefix.shape[1] + 5
+    assert lengths == [prefix.shape[1]] + [1] * 4  # the prompt once, then one token per step
+
+
 def test_generation_modes_and_scoring(tokenizer):
     model = _model(tokenizer, num_frames=4)
     processor = VideoGitProcessor(tokenizer, image_size=32, prompt="a")

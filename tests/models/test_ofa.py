@@ -98,6 +98,25 @@ def test_cached_decoding_matches_the_full_forward(bpe_tokenizer):
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generate_decodes_one_new_token_per_step_from_its_cache(bpe_tokenizer, num_beams):
+    # transformers 5.24 renamed generate's cache keyword (past_key_values -> cache); a model that reads only the old
+    # name still decodes correctly but re-reads the whole prefix every step. Count what the decoder is given.
+    model = _model(bpe_tokenizer)
+    processor = OFAProcessor(bpe_tokenizer, image_size=32)
+    lengths = []
+    hook = model.model.decoder.register_forward_pre_hook(lambda module, args: lengths.append(args[0].shape[1]))
+    try:
+        ids = model.generate(
+            video_embeds=model.get_video_embeds(_video()), input_ids=torch.tensor([processor.prefix_ids()] * 2),
+            generation_config=make_generation_config(processor, 6, num_beams=num_beams, min_new_tokens=6),
+        )
+    finally:
+        hook.remove()
+    assert ids.shape[1] == 7  # the start token + 6 new tokens
+    assert lengths == [1] * 6  # the first step reads the start token, every later one only the newest token
+
+
 def test_generation_modes_and_scoring(bpe_tokenizer):
     model = _model(bpe_tokenizer)
     processor = OFAProcessor(bpe_tokenizer, image_size=32)

@@ -14,7 +14,10 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 from transformers.models.git.modeling_git import GitModel, GitPreTrainedModel
+from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
+from transformers.utils.output_capturing import capture_outputs
 
+from ..cache_compat import cache_kwargs, output_cache, resolve_cache
 from .configuration_git_video import VideoGitConfig
 
 # transformers 4.x named the temporal embedding ``img_temperal_embedding``; 5.x ``img_temporal_embedding``.
@@ -69,6 +72,8 @@ class VideoGitModel(GitModel):
             visual = frame_features.flatten(1, 2)
         return self.visual_projection(visual)
 
+    @merge_with_config_defaults
+    @capture_outputs
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -76,13 +81,16 @@ class VideoGitModel(GitModel):
         position_ids: torch.Tensor | None = None,
         pixel_values: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         use_cache: bool | None = None,
         video_embeds: torch.Tensor | None = None,
+        past_key_values: Cache | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast:
+        """``hidden_states`` / ``attentions`` (when asked) cover the visual and the text positions, as in GIT."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids or inputs_embeds.")
+        past_key_values = resolve_cache(cache, past_key_values)
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache(config=self.config)
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
@@ -116,16 +124,17 @@ class VideoGitModel(GitModel):
         if attention_mask is not None and num_visual > 0:
             attention_mask = torch.cat([attention_mask.new_ones((batch_size, num_visual)), attention_mask], dim=1)
         # Visual tokens attend to each other bidirectionally; the text is causal.
+        # The cache goes positionally: its keyword is past_key_values up to transformers 5.23 and cache from 5.24.
         causal_mask = create_causal_mask(
-            config=self.config.get_text_config(),
-            inputs_embeds=hidden_states,
-            attention_mask=attention_mask,
-            past_key_values=past_key_values,
+            self.config.get_text_config(),
+            hidden_states,
+            attention_mask,
+            past_key_values,
             position_ids=position_ids,
             block_sequence_ids=torch.where(token_type_ids == 1, 0, -1),
         )
-        outputs = self.encoder(hidden_states, attention_mask=causal_mask, past_key_values=past_key_values, use_cache=use_cache, **kwargs)
-        return BaseModelOutputWithPast(last_hidden_state=outputs.last_hidden_state, past_key_values=outputs.past_key_values)
+        outputs = self.encoder(hidden_states, causal_mask, past_key_values, use_cache=use_cache, **kwargs)
+        return BaseModelOutputWithPast(last_hidden_state=outputs.last_hidden_state, **cache_kwargs(output_cache(outputs)))
 
 
 class VideoGitForCausalLM(GitForCausalLM):
@@ -141,7 +150,6 @@ class VideoGitForCausalLM(GitForCausalLM):
     """
 
     config_class = VideoGitConfig
-    main_input_name = "pixel_values"
 
     def __init__(self, config: VideoGitConfig):
         # GitForCausalLM.__init__ would build a GitModel only to replace it: build the video one directly.
@@ -176,6 +184,7 @@ class VideoGitForCausalLM(GitForCausalLM):
         """The decoder's visual tokens (B, V, D) for videos (B, T, C, H, W) or their ``frame_features``."""
         return self.git.get_video_embeds(pixel_values, frame_features=frame_features)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -184,18 +193,20 @@ class VideoGitForCausalLM(GitForCausalLM):
         pixel_values: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         use_cache: bool | None = None,
         video_embeds: torch.Tensor | None = None,
         captions_per_video: int = 1,
         frame_features: torch.Tensor | None = None,
+        past_key_values: Cache | None = None,
         **kwargs,
     ) -> CausalLMOutputWithPast:
         r"""
         Same as [`GitForCausalLM.forward`], with ``pixel_values`` (B, T, C, H, W), ``frame_features``
         (B, T, P + 1, D_v) or ``video_embeds`` (B, V, D). ``logits`` cover the visual and the text positions, as in
         GIT; the loss is over the text. ``captions_per_video``: K captions per video, grouped by video (B * K
-        text rows); each video is encoded once.
+        text rows); each video is encoded once. The key/value cache is accepted as ``cache`` or, as before
+        transformers 5.24, ``past_key_values``.
         """
         given = [x is not None for x in (pixel_values, frame_features, video_embeds)]
         if sum(given) > 1:
@@ -207,14 +218,13 @@ class VideoGitForCausalLM(GitForCausalLM):
             pixel_values = None
         if video_embeds is not None and captions_per_video > 1:
             video_embeds = video_embeds.repeat_interleave(captions_per_video, dim=0)
-        kwargs.pop("return_dict", None)
         outputs = self.git(
             input_ids=input_ids,
             attention_mask=attention_mask,
             position_ids=position_ids,
             pixel_values=pixel_values,
             inputs_embeds=inputs_embeds,
-            past_key_values=past_key_values,
+            cache=resolve_cache(cache, past_key_values),
             use_cache=use_cache,
             video_embeds=video_embeds,
             **kwargs,
@@ -225,7 +235,13 @@ class VideoGitForCausalLM(GitForCausalLM):
             num_visual = logits.shape[1] - labels.shape[1]
             shifted = logits[:, num_visual:-1].float()
             loss = nn.functional.cross_entropy(shifted.reshape(-1, shifted.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
+        return CausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            **cache_kwargs(output_cache(outputs)),
+        )
 
     @torch.no_grad()
     def generate(

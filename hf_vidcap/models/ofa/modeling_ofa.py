@@ -21,6 +21,7 @@ from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 
+from ..cache_compat import cache_kwargs, resolve_cache
 from .configuration_ofa import RESNET_LAYERS, OFAConfig
 
 
@@ -463,17 +464,19 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         video_embeds: torch.Tensor | None = None,
         frame_features: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         captions_per_video: int = 1,
+        past_key_values: Cache | None = None,
         **kwargs,
     ) -> Seq2SeqLMOutput:
         r"""
         input_ids (B, L): the prompt, encoded with the image tokens; decoder_input_ids (N, L'): the caption so far
         (N = B * ``captions_per_video``); labels: as in BART (``decoder_input_ids`` are derived from them when
-        absent). ``past_key_values``: an `EncoderDecoderCache`.
+        absent). ``cache`` (or, before transformers 5.24, ``past_key_values``): an `EncoderDecoderCache`.
         """
+        past_key_values = resolve_cache(cache, past_key_values)
         if sum(x is not None for x in (pixel_values, video_embeds, frame_features)) > 1:
             raise ValueError("pass one of pixel_values, video_embeds or frame_features.")
         if captions_per_video < 1:
@@ -507,17 +510,26 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
-        return Seq2SeqLMOutput(loss=loss, logits=logits, past_key_values=past_key_values if use_cache else None, encoder_last_hidden_state=encoder_outputs.last_hidden_state)
+        return Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            **cache_kwargs(past_key_values if use_cache else None),
+        )
 
-    def prepare_inputs_for_generation(self, decoder_input_ids, past_key_values=None, encoder_outputs=None, decoder_attention_mask=None, use_cache=None, **kwargs):
+    def prepare_inputs_for_generation(
+        self, decoder_input_ids, cache=None, encoder_outputs=None, decoder_attention_mask=None, use_cache=None, past_key_values=None, **kwargs
+    ):
+        # `generate` passes the cache as `cache` from transformers 5.24 on and as `past_key_values` before.
+        past_key_values = resolve_cache(cache, past_key_values)
         if past_key_values is not None and past_key_values.get_seq_length() > 0:
             decoder_input_ids = decoder_input_ids[:, past_key_values.get_seq_length() :]
         return {
             "decoder_input_ids": decoder_input_ids,
             "encoder_outputs": encoder_outputs,
-            "past_key_values": past_key_values,
             "decoder_attention_mask": decoder_attention_mask,
             "use_cache": use_cache,
+            **cache_kwargs(past_key_values),
         }
 
     def _reorder_cache(self, past_key_values, beam_idx):
