@@ -10,6 +10,7 @@ from torch import nn
 from transformers import Blip2ForConditionalGeneration
 from transformers import initialization as init
 from transformers.models.blip_2.modeling_blip_2 import BaseModelOutputWithVisionQformerOutputs
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_blip2_video import VideoBlip2Config
 
@@ -80,15 +81,34 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         vision_outputs = self.vision_model(pixel_values=pixel_values.flatten(0, 1), return_dict=True)
         return vision_outputs, vision_outputs.last_hidden_state.unflatten(0, pixel_values.shape[:2])
 
+    @can_return_tuple
     def get_video_features(
-        self, pixel_values: torch.Tensor | None = None, frame_features: torch.Tensor | None = None, **kwargs
+        self,
+        pixel_values: torch.Tensor | None = None,
+        frame_features: torch.Tensor | None = None,
+        pixel_values_videos: torch.Tensor | None = None,
+        **kwargs,
     ) -> BaseModelOutputWithVisionQformerOutputs:
-        """Encode videos (B, T, C, H, W), or the vision tower's ``frame_features`` (B, T, P + 1, D_v) from
-        `get_frame_features`: the output's ``pooler_output`` is the language-model input (B, Q, D_lm)."""
+        """Encode videos (B, T, C, H, W) given as ``pixel_values`` or ``pixel_values_videos`` (transformers' name for
+        video inputs), or the vision tower's ``frame_features`` (B, T, P + 1, D_v) from `get_frame_features`.
+
+        Every field has B rows: ``pooler_output`` is the language-model input (B, V, D_lm) with V = Q
+        (``concat_patches``) or T * Q (``per_frame_queries``); ``last_hidden_state`` the frames' tokens the Q-Former
+        reads (B, T * (P + 1), D_v); ``qformer_outputs.last_hidden_state`` (B, V, D_q). Deliberately per frame (B * T
+        rows), because each frame is its own pass: ``vision_outputs`` and, with ``per_frame_queries``, the Q-Former's
+        ``pooler_output``, ``hidden_states`` and ``attentions``.
+        """
+        if pixel_values_videos is not None:
+            if pixel_values is not None:
+                raise ValueError("pass the video as pixel_values or as pixel_values_videos, not both.")
+            pixel_values = pixel_values_videos
         vision_outputs = None
         if frame_features is None:
             if pixel_values is None:
-                raise ValueError("get_video_features needs pixel_values (B, T, C, H, W) or frame_features (B, T, P + 1, D_v).")
+                raise ValueError(
+                    "get_video_features needs pixel_values / pixel_values_videos (B, T, C, H, W) or frame_features "
+                    "(B, T, P + 1, D_v)."
+                )
             vision_outputs, frame_tokens = self._encode_frames(pixel_values)
         else:
             if frame_features.ndim != 4:
@@ -117,11 +137,12 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
         query_output = qformer_outputs.last_hidden_state
         if self.config.frame_fusion == "per_frame_queries":
             query_output = query_output.reshape(batch_size, num_frames * query_output.shape[1], -1)  # (B, T*Q, D_q)
+            qformer_outputs.last_hidden_state = query_output
         # The Q-Former is kept in fp32; cast back to the vision dtype as BLIP-2 does.
         if query_output.dtype != video_tokens.dtype:
             query_output = query_output.to(video_tokens.dtype)
         return BaseModelOutputWithVisionQformerOutputs(
-            last_hidden_state=video_tokens,
+            last_hidden_state=frame_tokens.flatten(1, 2),
             pooler_output=self.language_projection(query_output),
             vision_outputs=vision_outputs,
             qformer_outputs=qformer_outputs,

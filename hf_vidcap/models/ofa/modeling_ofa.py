@@ -12,6 +12,7 @@ images).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -20,8 +21,9 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
+from transformers.utils.generic import can_return_tuple
 
-from ..cache_compat import cache_kwargs, resolve_cache
+from ..cache_compat import cache_kwargs, output_cache, resolve_cache
 from .configuration_ofa import RESNET_LAYERS, OFAConfig
 
 
@@ -140,7 +142,8 @@ class OFAAttention(nn.Module):
         output = torch.matmul(probs, value)  # (B, H, L_q, head_dim)
         if self.c_attn is not None:
             output = output * self.c_attn.view(1, -1, 1, 1)
-        return self.out_proj(output.transpose(1, 2).reshape(*hidden_states.shape[:2], -1))
+        # The weights (B, H, L_q, L_k) are returned for output_attentions (recorded by a hook, see _recorded_outputs).
+        return self.out_proj(output.transpose(1, 2).reshape(*hidden_states.shape[:2], -1)), probs
 
 
 class OFAEncoderLayer(nn.Module):
@@ -164,7 +167,7 @@ class OFAEncoderLayer(nn.Module):
         return h if self.normalize_before else norm(h)
 
     def _attention(self, h, bias):
-        h = self.self_attn(h, bias)
+        h = self.self_attn(h, bias)[0]
         return self.self_attn_mid_layer_norm(h) if self.self_attn_mid_layer_norm is not None else h
 
     def _ffn(self, h):
@@ -198,11 +201,11 @@ class OFADecoderLayer(OFAEncoderLayer):
 
     def forward(self, x, self_bias, encoder_states, cross_bias, past_key_values=None):
         def self_attention(h):
-            h = self.self_attn(h, self_bias, past_key_values=past_key_values)
+            h = self.self_attn(h, self_bias, past_key_values=past_key_values)[0]
             return self.self_attn_mid_layer_norm(h) if self.self_attn_mid_layer_norm is not None else h
 
         def cross_attention(h):
-            h = self.encoder_attn(h, cross_bias, key_value_states=encoder_states, past_key_values=past_key_values)
+            h = self.encoder_attn(h, cross_bias, key_value_states=encoder_states, past_key_values=past_key_values)[0]
             return self.encoder_attn_mid_layer_norm(h) if self.encoder_attn_mid_layer_norm is not None else h
 
         x = self._block(x, x, self.self_attn_layer_norm, self_attention)
@@ -454,6 +457,7 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         fused = frame_features.mean(dim=1) if self.config.frame_fusion == "mean" else frame_features.flatten(1, 2)
         return self.model.encoder.image_proj(fused)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -469,6 +473,8 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         use_cache: bool | None = None,
         captions_per_video: int = 1,
         past_key_values: Cache | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
         **kwargs,
     ) -> Seq2SeqLMOutput:
         r"""
@@ -477,6 +483,29 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         absent). ``cache`` (or, before transformers 5.24, ``past_key_values``): an `EncoderDecoderCache`.
         """
         past_key_values = resolve_cache(cache, past_key_values)
+        hidden = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
+        attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        with _recorded_outputs(self.model, hidden, attentions) as records:
+            outputs, decoder_last_hidden_state = self._forward(
+                input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, pixel_values, video_embeds,
+                frame_features, encoder_outputs, past_key_values, labels, use_cache, captions_per_video,
+            )
+        for key, values in records.items():
+            if key.endswith("hidden_states") and values:  # the last entry is the stack's output (after its norm)
+                values.append(decoder_last_hidden_state if key == "decoder_hidden_states" else outputs.encoder_last_hidden_state)
+        # Built anew so that the fields keep their order in the tuple that return_dict=False gives.
+        return Seq2SeqLMOutput(
+            loss=outputs.loss,
+            logits=outputs.logits,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            **{key: tuple(values) if values else None for key, values in records.items()},
+            **cache_kwargs(output_cache(outputs)),
+        )
+
+    def _forward(
+        self, input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, pixel_values, video_embeds,
+        frame_features, encoder_outputs, past_key_values, labels, use_cache, captions_per_video,
+    ) -> tuple[Seq2SeqLMOutput, torch.Tensor]:
         if sum(x is not None for x in (pixel_values, video_embeds, frame_features)) > 1:
             raise ValueError("pass one of pixel_values, video_embeds or frame_features.")
         if captions_per_video < 1:
@@ -515,7 +544,7 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
             logits=logits,
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             **cache_kwargs(past_key_values if use_cache else None),
-        )
+        ), hidden
 
     def prepare_inputs_for_generation(
         self, decoder_input_ids, cache=None, encoder_outputs=None, decoder_attention_mask=None, use_cache=None, past_key_values=None, **kwargs
@@ -560,6 +589,28 @@ class _EncoderForGeneration(nn.Module):
         if video_embeds is None and pixel_values is not None:
             video_embeds = self.model.get_video_embeds(pixel_values)
         return self.model.model.encoder(input_ids, attention_mask, video_embeds)
+
+
+@contextmanager
+def _recorded_outputs(model: OFAModel, hidden_states: bool, attentions: bool):
+    """Record each layer's input (``*_hidden_states``) and each attention's weights (``*_attentions``) with hooks,
+    as transformers' ``output_hidden_states`` / ``output_attentions`` ask; nothing is hooked when neither is asked."""
+    records = {name: [] for name in ("encoder_hidden_states", "decoder_hidden_states", "encoder_attentions", "decoder_attentions", "cross_attentions")}
+    handles = []
+    for stack, prefix in ((model.encoder, "encoder"), (model.decoder, "decoder")):
+        for layer in stack.layers:
+            if hidden_states:
+                handles.append(layer.register_forward_pre_hook(lambda module, args, key=f"{prefix}_hidden_states": records[key].append(args[0])))
+            if attentions:
+                record = lambda key: lambda module, args, output: records[key].append(output[1])  # noqa: E731
+                handles.append(layer.self_attn.register_forward_hook(record(f"{prefix}_attentions")))
+                if prefix == "decoder":
+                    handles.append(layer.encoder_attn.register_forward_hook(record("cross_attentions")))
+    try:
+        yield records
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _repeat_encoder_outputs(outputs: BaseModelOutput, times: int) -> BaseModelOutput:
