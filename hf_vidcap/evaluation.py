@@ -9,6 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .captioning import generate_captions, make_generation_config, unwrap_captioner
+from .data.collator import is_empty_batch
 from .metrics import CiderD, corpus_bleu, normalize_caption, normalize_corpus
 
 CAPTION_METRICS = ("cider_d", "bleu", "rouge_l", "meteor", "spice")
@@ -80,6 +81,8 @@ def generate_for_dataset(
     batches = range(0, len(dataset), batch_size)
     for start in tqdm(batches, desc="captioning", disable=not show_progress):
         batch = collator([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+        if is_empty_batch(batch):  # every video unreadable and skip_corrupt set: nothing to caption
+            continue
         video_embeds = captioner.get_video_embeds(batch["pixel_values"].to(device))
         ids, _ = generate_captions(captioner, processor, video_embeds, config)
         captions += processor.decode_captions(ids)

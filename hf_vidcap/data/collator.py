@@ -15,6 +15,16 @@ from .video import DECODERS, VideoDecodingError, decode_video
 logger = logging.getLogger(__name__)
 
 
+def empty_batch() -> dict:
+    """What the collator returns when ``skip_corrupt`` dropped every sample of a batch: no videos and no
+    ``pixel_values`` key; consumers skip it (see `is_empty_batch`)."""
+    return {"video_frames": [], "video_keys": [], "columns": {}}
+
+
+def is_empty_batch(batch: dict) -> bool:
+    return batch.get("pixel_values") is None
+
+
 class VideoCaptionCollator:
     """Collate dataset rows into ``{"pixel_values": (B, T, C, H, W), "frame_mask": (B, T), "video_frames": [B arrays],
     "columns": {name: [B values]}}``; ``video_frames`` are the decoded uint8 frames (T, H, W, 3) of each sample, for
@@ -32,7 +42,8 @@ class VideoCaptionCollator:
             sample without any is an error, since it can neither be trained on nor rewarded.
         id_column (`str`, *optional*, defaults to `"video_id"`): names samples in errors and caches.
         skip_corrupt (`bool`, *optional*, defaults to `False`): drop samples whose video cannot be decoded
-            (counted in ``num_skipped`` and logged) instead of raising.
+            (counted in ``num_skipped`` and logged) instead of raising. A batch that loses every sample is returned
+            empty (`empty_batch`, counted in ``num_skipped_batches``) for the consumer to skip.
         cache_frames (`bool`, *optional*, defaults to `True`): keep decoded frames in memory (per process) so
             that later epochs do not decode again; bounded by ``max_cache_bytes``. Only with ``"uniform"``
             sampling (the random modes draw new frames every time).
@@ -83,6 +94,7 @@ class VideoCaptionCollator:
         self.cache_frames = cache_frames and sampling == "uniform"
         self.max_cache_bytes = max_cache_bytes
         self.num_skipped = 0
+        self.num_skipped_batches = 0
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (frames, mask)
         self._cache_bytes = 0
 
@@ -146,7 +158,10 @@ class VideoCaptionCollator:
             keys.append(f"{name}|{video_identity(row[self.video_column])}")
             kept.append(row)
         if not kept:
-            raise VideoDecodingError(f"every video of the batch was unreadable ({len(rows)} samples skipped).")
+            # Usual at batch size 1: the whole batch is skipped (the trainer counts it and takes no step on it).
+            self.num_skipped_batches += 1
+            logger.warning("skipping a batch whose %d video(s) were all unreadable (%d such batches so far)", len(rows), self.num_skipped_batches)
+            return empty_batch()
         columns = {key: [row[key] for row in kept] for key in kept[0] if key != self.video_column}
         return {
             "pixel_values": self.processor.preprocess_videos(videos),

@@ -26,7 +26,7 @@ from ..captioning import (
     unwrap_captioner,
     unwrap_distributed,
 )
-from ..data.collator import VideoCaptionCollator
+from ..data.collator import VideoCaptionCollator, is_empty_batch
 from ..evaluation import evaluate_captioner
 from .scst_config import VideoSCSTConfig
 
@@ -829,11 +829,17 @@ class VideoSCSTTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if return_outputs:
             raise ValueError("VideoSCSTTrainer does not return model outputs from compute_loss.")
-        pixel_values, columns = inputs["pixel_values"], inputs["columns"]
+        pixel_values, columns = inputs.get("pixel_values"), inputs["columns"]
         self._batch_video_keys = inputs.get("video_keys")
         if self.args.skip_corrupt_videos:
-            # Cumulative count of this process's undecodable videos (skipped, never silently batched).
+            # Cumulative counts of this process's undecodable videos and wholly unreadable batches (skipped, never
+            # silently batched).
             self._step_metrics["skipped_videos"].append(float(getattr(self.data_collator, "num_skipped", 0)))
+            self._step_metrics["skipped_batches"].append(float(getattr(self.data_collator, "num_skipped_batches", 0)))
+        if is_empty_batch(inputs):
+            # A zero loss that still reaches every trainable parameter, so that DDP / DeepSpeed processes whose
+            # batch was readable reduce their gradients with this one's zeros instead of waiting for it.
+            return sum(p.sum() for p in model.parameters() if p.requires_grad) * 0.0
         if self.state.global_step < self.args.xe_warmup_steps:
             return self._xe_loss(model, pixel_values, columns)
         # Video-aware rewards (CLIP-R, contrastive, ...) receive the decoded frames with the dataset columns.

@@ -3,6 +3,7 @@ import pytest
 
 from hf_vidcap import VideoBlip2Processor
 from hf_vidcap.data import VideoCaptionCollator, VideoDecodingError, decode_video, uniform_frame_indices
+from hf_vidcap.data.collator import is_empty_batch
 from hf_vidcap.data.shapes import write_video
 
 
@@ -64,6 +65,9 @@ def test_collator_corrupt_video_raises_or_is_skipped_and_counted(tmp_path, shape
     batch = skipping(rows)
     assert batch["pixel_values"].shape[0] == 1 and batch["columns"]["video_id"] == [rows[0]["video_id"]]
     assert skipping.num_skipped == 1
+    # A batch whose every video is unreadable comes back empty and counted, for the trainer to skip.
+    empty = skipping([rows[1]])
+    assert is_empty_batch(empty) and empty["columns"] == {} and skipping.num_skipped_batches == 1
 
 
 def test_collator_names_missing_columns(shapes_dataset, tokenizer):

@@ -179,3 +179,26 @@ def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, sha
     trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=broken, processing_class=processor)
     trainer.train()
     assert trainer.state.log_history[0]["skipped_videos"] == 1.0
+
+
+def test_a_batch_of_only_unreadable_videos_is_skipped_and_counted(tmp_path, tokenizer, shapes_dataset):
+    # At batch size 1 (usual with gradient accumulation) one unreadable video is a whole batch: the step must go on.
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    train = shapes_dataset["train"].select(range(3))
+    rows = train.to_list()
+    rows[0]["video"] = {"path": str(bad), "bytes": None}
+    import datasets
+
+    broken = datasets.Dataset.from_list(rows, features=train.features)
+    model, processor = make_model_and_processor(tokenizer)
+    reward = RecordingReward()
+    args = make_args(tmp_path, max_steps=3, per_device_train_batch_size=1, skip_corrupt_videos=True, xe_warmup_steps=0)
+    trainer = VideoSCSTTrainer(model, reward, args, train_dataset=broken, processing_class=processor)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "skipped_batches" in entry]
+    assert len(logs) == 3 and logs[-1]["skipped_batches"] == 1.0 and logs[-1]["skipped_videos"] == 1.0
+    # The two readable videos were rewarded (samples, then greedy captions); the unreadable one never was.
+    assert {video for call in reward.calls for video in call["video_id"]} == {rows[1]["video_id"], rows[2]["video_id"]}
+    assert any(not torch.equal(before[name], p) for name, p in model.named_parameters())
