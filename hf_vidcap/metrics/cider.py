@@ -21,8 +21,8 @@ How it is fast: identical sentences are processed once; words get integer ids an
 one int64 (``sum_j w_j * B**j`` with word ids >= 1, so the orders land in disjoint ranges); repeated n-grams
 within a sentence are found from its repeated words only; the TF-IDF vectors form one sparse (sentences x
 n-grams) matrix, document frequencies are a sparse product, and the clipped dot products of all
-(candidate, reference) pairs are element-wise sparse operations. The packing bounds the vocabulary to ``B - 1``
-distinct words (55,107 for n = 4).
+(candidate, reference) pairs are element-wise sparse operations. The packing bounds one call to ``B - 1``
+distinct words (55,107 for n = 4); only the words of fixed document frequencies keep their ids between calls.
 """
 
 from __future__ import annotations
@@ -108,7 +108,11 @@ class CiderD:
         self.sigma = sigma
         self.num_documents = num_documents
         self._base = _packing_base(n)
+        # Word ids: the words of the fixed document frequencies keep theirs for the scorer's life; any other word
+        # gets one for a single compute_score call only, so that memory stays bounded over a long run of calls
+        # with ever new words (a sampling captioner, a sub-word tokenizer) and the packing limit applies per call.
         self._vocab: dict[str, int] = {}
+        self._call_vocab: dict[str, int] = {}
         self._df_index: pd.Index | None = None
         self._df_values: np.ndarray | None = None
         if document_frequency is not None:
@@ -117,6 +121,7 @@ class CiderD:
                 raise ValueError(f"document_frequency holds n-grams that are empty or longer than n ({n}).")
             self._df_index = pd.Index(self._pack_tuples(grams))
             self._df_values = np.asarray([document_frequency[g] for g in grams], dtype=np.float64)
+            self._keep_call_words()
 
     @classmethod
     def from_corpus(cls, references: Iterable[Sequence[str]], n: int = 4, sigma: float = 6.0, **kwargs) -> "CiderD":
@@ -136,7 +141,13 @@ class CiderD:
         df = scorer._document_frequency(counts, video, sentence_ids, np.ones(len(references)))
         present = df > 0  # the unigram columns cover the whole vocabulary, the null key 0 included
         scorer._df_index, scorer._df_values = pd.Index(keys[present]), df[present]
+        scorer._keep_call_words()
         return scorer
+
+    def _keep_call_words(self) -> None:
+        """Make the words seen since the last call permanent (they define the fixed document frequencies)."""
+        self._vocab.update(self._call_vocab)  # their ids already follow the permanent ones
+        self._call_vocab = {}
 
     @property
     def document_frequency(self) -> Counter | None:
@@ -177,16 +188,18 @@ class CiderD:
             codes = codes[~is_separator]
         else:
             lengths = np.asarray([len(codes)], dtype=np.int64)
-        vocab = self._vocab
+        vocab, call_vocab = self._vocab, self._call_vocab
         for word in uniques:
-            if word not in vocab and word != separator:
-                vocab[word] = len(vocab) + 1  # 0 is never a word, so orders pack into disjoint ranges
-        if len(vocab) >= self._base:
+            if word not in vocab and word not in call_vocab and word != separator:
+                # 0 is never a word, so orders pack into disjoint ranges.
+                call_vocab[word] = len(vocab) + len(call_vocab) + 1
+        if len(vocab) + len(call_vocab) >= self._base:
             raise ValueError(
-                f"CIDEr-D packs each {self.n}-gram into 64 bits, which allows {self._base - 1} distinct words; this "
-                f"scorer has seen {len(vocab)}. Use a smaller n or score in smaller corpora (a new CiderD per corpus)."
+                f"CIDEr-D packs each {self.n}-gram into 64 bits, which allows {self._base - 1} distinct words in one "
+                f"call (document-frequency words included); this call has {len(vocab) + len(call_vocab)}. Score the "
+                "corpus in smaller parts or use a smaller n."
             )
-        lookup = np.fromiter((vocab.get(w, 0) for w in uniques), dtype=np.int64, count=len(uniques))
+        lookup = np.fromiter((vocab.get(w) or call_vocab.get(w, 0) for w in uniques), dtype=np.int64, count=len(uniques))
         return lookup[codes], lengths.astype(np.int64)
 
     def _pack_tuples(self, grams: Sequence[NGram]) -> np.ndarray:
@@ -195,7 +208,7 @@ class CiderD:
         for i, gram in enumerate(grams):
             key, scale = 0, 1
             for word in gram:
-                key += self._vocab[word] * scale
+                key += (self._vocab.get(word) or self._call_vocab[word]) * scale
                 scale *= self._base
             keys[i] = key
         return keys
@@ -264,7 +277,7 @@ class CiderD:
         grams = self._grams(sentences)
         # Unigram keys are word ids, already dense: only longer n-grams need hashing.
         unigram = grams.key < self._base
-        num_words = len(self._vocab) + 1
+        num_words = len(self._vocab) + len(self._call_vocab) + 1
         codes = grams.key.copy()
         longer_codes, longer_keys = pd.factorize(grams.key[~unigram])
         codes[~unigram] = longer_codes + num_words
@@ -317,6 +330,12 @@ class CiderD:
                 raise ValueError(f"sample {i} has no reference captions; every sample needs a non-empty list of strings.")
         if not candidates:
             return 0.0, np.zeros(0)
+        try:
+            return self._compute_score(candidates, references)
+        finally:
+            self._call_vocab = {}
+
+    def _compute_score(self, candidates: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[float, np.ndarray]:
         num = len(candidates)
 
         # The distinct reference lists ("videos"; the K samples of a video share one) and the distinct sentences.

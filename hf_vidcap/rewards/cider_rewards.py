@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..metrics.cider import CiderD
-from ..metrics.text import normalize_caption
+from ..metrics.text import normalize_corpus
 from ._contract import completion_text
 
 
@@ -27,8 +27,7 @@ class _CiderDReward:
         references = kwargs[self.references_column]
         candidates = [completion_text(c) for c in completions]
         if self.normalize:
-            candidates = [normalize_caption(c) for c in candidates]
-            references = [[normalize_caption(r) for r in refs] for refs in references]
+            candidates, references = normalize_corpus(candidates, references, kwargs.get("video_id"))
         scores = self.scorer.compute_score(candidates, references)[1]
         return [float(s) for s in scores]
 
@@ -71,6 +70,6 @@ def get_cider_d_reward(
         scorer = CiderD(sigma=sigma)
     else:
         if normalize:
-            train_references = [[normalize_caption(r) for r in refs] for refs in train_references]
+            _, train_references = normalize_corpus([], list(train_references))
         scorer = CiderD.from_corpus(train_references, sigma=sigma)
     return _CiderDReward(scorer, references_column, normalize)

@@ -53,3 +53,27 @@ def test_reward_normalises_like_the_evaluation():
     corpus = get_cider_d_reward()(completions=["A red circle moves left", "a blue square"], captions=refs)
     expected = score_captions(["A red circle moves left", "a blue square"], refs)["cider_d"]
     assert sum(corpus) / 2 == pytest.approx(expected, abs=1e-12)
+
+
+def test_fixed_df_reward_keeps_memory_bounded_over_many_calls_with_new_words():
+    # A sampling captioner (or a sub-word tokenizer) keeps producing words never seen before. The scorer used to keep
+    # every word any call had seen and, past 55,107 of them, failed on every later call.
+    reward = get_cider_d_reward(TRAIN)
+    fixed_words = len(reward.scorer._vocab)
+    references = [TRAIN[0]] * 2
+    first = reward(completions=["a red circle moves left", "w0a w0b w0c"], captions=references)
+    for call in range(10_000):
+        fresh = [f"x{call}a x{call}b red x{call}c", f"y{call}a y{call}b y{call}c y{call}d"]
+        assert reward(completions=fresh, captions=references)[1] == 0.0  # no n-gram shared with the references
+    assert len(reward.scorer._vocab) == fixed_words  # only the document-frequency words stay
+    assert reward(completions=["a red circle moves left", "w0a w0b w0c"], captions=references) == first
+    # The document frequencies still decode to the training references' n-grams.
+    assert reward.scorer.document_frequency[("red", "circle")] == 1
+
+
+def test_a_reference_empty_after_normalisation_is_an_error_naming_the_sample():
+    reward = get_cider_d_reward(TRAIN)
+    with pytest.raises(ValueError, match=r"sample 'v1' has the reference '\.\.\.'.*empty after normalisation"):
+        reward(completions=["a red circle", "a blue square"], captions=[TRAIN[0], ["a blue square", "..."]], video_id=["v0", "v1"])
+    with pytest.raises(ValueError, match=r"sample 1 has the reference '🙂🙂'"):
+        get_cider_d_reward([TRAIN[0], ["🙂🙂"]])
