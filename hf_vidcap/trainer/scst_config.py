@@ -13,7 +13,8 @@ SCALE_REWARDS = ("none", "group", "batch")
 NONFINITE_REWARDS = ("raise", "skip")
 
 
-@dataclass
+# repr=False keeps TrainingArguments' repr, which masks hub_token (a generated dataclass repr would print it).
+@dataclass(repr=False)
 class VideoSCSTConfig(TrainingArguments):
     r"""
     Configuration for [`VideoSCSTTrainer`]: self-critical sequence training (SCST, Rennie et al., 2017) of a video
@@ -209,6 +210,10 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError(
                 "remove_unused_columns must be False for VideoSCSTTrainer: rewards receive the dataset columns by name."
             )
+        for name in ("learning_rate", "xe_learning_rate"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} ({value}) must be a finite number > 0 (with 0 nothing trains); e.g. 1e-5.")
         if self.num_frames < 1:
             raise ValueError(f"num_frames ({self.num_frames}) must be >= 1.")
         from ..data.sampling import SAMPLING_MODES, SHORT_VIDEO_POLICIES
@@ -254,6 +259,16 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError(
                 "baseline='beam_vs_greedy' with num_beams=1 compares greedy decoding with itself (zero advantage); "
                 "set num_beams > 1 (e.g. 5)."
+            )
+        if self.baseline == "beam_mean" and self.num_generations < 2:
+            raise ValueError(
+                "baseline='beam_mean' with num_generations=1 subtracts each beam's own reward (zero advantage: nothing "
+                "trains); set num_generations >= 2 (the BLIP-2 video paper uses 5) or baseline='beam_vs_greedy'."
+            )
+        if self.rollout == "beam" and self.num_beams < 2 and self.baseline == "greedy":
+            raise ValueError(
+                "rollout='beam' with num_beams=1 is greedy decoding, so baseline='greedy' subtracts each caption's own "
+                "reward (zero advantage: nothing trains); set num_beams >= 2 or rollout='sample'."
             )
         if self.baseline == "leave_one_out" and self.num_generations < 2:
             raise ValueError(

@@ -9,12 +9,14 @@ import copy
 import json
 import logging
 import math
+import numbers
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback
 from trl.models.utils import unwrap_model_for_generation
@@ -127,6 +129,22 @@ def _xe_scaled_lambda(factor, ratio: float, switch: int):
         return factor(step) * (ratio if step < switch else 1.0)
 
     return scaled
+
+
+# Rewards, baselines and their squares (the std of scale_rewards) are float32: keep far from its 3.4e38 limit.
+MAX_ABS_REWARD = 1e12
+
+
+def _reward_values_as_list(name: str, values) -> list:
+    """A reward's output as a list of per-completion values, or a TypeError naming the reward."""
+    if isinstance(values, (list, tuple)):
+        return list(values)
+    if isinstance(values, (np.ndarray, torch.Tensor)) and values.ndim == 1:
+        return values.tolist()
+    raise TypeError(
+        f"reward function {name!r} returned {type(values).__name__} {values!r:.80}; it must return a list with one "
+        "float (or None) per completion."
+    )
 
 
 def _reward_name(func) -> str:
@@ -462,6 +480,7 @@ class VideoSCSTTrainer(Trainer):
         valid = torch.ones(num, dtype=torch.bool)
         for j in range(len(self.reward_funcs)):
             values = self._call_reward(j, completions, completion_ids, repeated, group_ids)
+            values = _reward_values_as_list(self.reward_names[j], values)
             if len(values) != num:
                 raise ValueError(
                     f"reward function {self.reward_names[j]!r} returned {len(values)} values for {num} completions; "
@@ -470,6 +489,20 @@ class VideoSCSTTrainer(Trainer):
             for i, value in enumerate(values):
                 if value is None:
                     continue
+                if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+                    sample = repeated.get(self.args.id_column, group_ids)[i]
+                    raise TypeError(
+                        f"reward function {self.reward_names[j]!r} returned {value!r} ({type(value).__name__}) for "
+                        f"completion {completions[i]!r} of sample {sample!r}; a reward is a float, or None when it does "
+                        "not apply."
+                    )
+                if math.isfinite(value) and abs(value) > MAX_ABS_REWARD:
+                    sample = repeated.get(self.args.id_column, group_ids)[i]
+                    raise ValueError(
+                        f"reward function {self.reward_names[j]!r} returned {value} for completion {completions[i]!r} of "
+                        f"sample {sample!r}; rewards are combined in float32 and must stay within +-{MAX_ABS_REWARD:g}: "
+                        "rescale the reward (or its weight)."
+                    )
                 if not math.isfinite(value):
                     if self.args.nonfinite_rewards == "skip":
                         valid[i] = False

@@ -100,11 +100,28 @@ def test_diversity_advantages_by_hand():
         (dict(remove_unused_columns=True), "remove_unused_columns must be False"),
         (dict(top_p=0.0), "top_p"),
         (dict(log_completions_steps=0), "log_completions_steps"),
+        # Configurations that would train nothing (zero advantage, or no step size) are rejected with the fix.
+        (dict(rollout="beam", baseline="beam_mean", num_generations=1), r"beam_mean' with num_generations=1 .*nothing trains"),
+        (dict(rollout="beam", baseline="greedy", num_generations=1), r"num_beams=1 is greedy decoding.*set num_beams >= 2"),
+        (dict(learning_rate=float("nan")), r"learning_rate \(nan\) must be a finite number > 0"),
+        (dict(learning_rate=-1e-5), r"learning_rate \(-1e-05\) must be a finite number > 0"),
+        (dict(learning_rate=0.0), r"learning_rate \(0.0\) must be"),
+        (dict(xe_learning_rate=float("inf")), r"xe_learning_rate \(inf\) must be"),
     ],
 )
 def test_invalid_configurations_are_rejected(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         VideoSCSTConfig(output_dir=str(tmp_path), **kwargs)
+
+
+def test_beam_rollouts_with_more_beams_than_captions_still_train_against_greedy(tmp_path):
+    # K = 1 with num_beams >= 2: the top beam against the greedy caption, which is not zero advantage.
+    VideoSCSTConfig(output_dir=str(tmp_path), rollout="beam", baseline="greedy", num_generations=1, num_beams=3)
+
+
+def test_repr_masks_the_hub_token(tmp_path):
+    config = VideoSCSTConfig(output_dir=str(tmp_path), hub_token="hf_SENTINEL_do_not_print")
+    assert "hf_SENTINEL" not in repr(config) and "hf_SENTINEL" not in str(config) and "<HUB_TOKEN>" in repr(config)
 
 
 def test_constructor_errors(tmp_path, tokenizer):

@@ -81,6 +81,27 @@ def test_bad_reward_values_are_errors(tmp_path, tokenizer, shapes_dataset, value
         trainer.train()
 
 
+@pytest.mark.parametrize(
+    "output, error, match",
+    [
+        (lambda n: ["1.0"] * n, TypeError, r"reward function 'bad' returned '1.0' \(str\) for completion .* of sample"),
+        (lambda n: 1.0, TypeError, r"reward function 'bad' returned float 1.0; it must return a list"),
+        (lambda n: (1.0 for _ in range(n)), TypeError, r"reward function 'bad' returned generator"),
+        (lambda n: "good", TypeError, r"reward function 'bad' returned str 'good'"),
+        (lambda n: [1e300] * n, ValueError, r"reward function 'bad' returned 1e\+300 .* rescale the reward"),
+    ],
+)
+def test_reward_outputs_of_the_wrong_kind_name_the_reward(tmp_path, tokenizer, shapes_dataset, output, error, match):
+    model, processor = make_model_and_processor(tokenizer)
+
+    def bad(completions, **kwargs):
+        return output(len(completions))
+
+    trainer = VideoSCSTTrainer(model, bad, make_args(tmp_path, max_steps=1), train_dataset=shapes_dataset["train"], processing_class=processor)
+    with pytest.raises(error, match=match):
+        trainer.train()
+
+
 def test_reward_returning_wrong_length_is_an_error(tmp_path, tokenizer, shapes_dataset):
     model, processor = make_model_and_processor(tokenizer)
 
