@@ -29,7 +29,9 @@ class VideoCaptionCollator:
     """Collate dataset rows into ``{"pixel_values": (B, T, C, H, W), "frame_mask": (B, T), "video_frames": [B arrays],
     "columns": {name: [B values]}}``; ``video_frames`` are the decoded uint8 frames (T, H, W, 3) of each sample, for
     video-aware rewards; ``frame_mask`` is False only at frames padded with ``short_video="pad"``; ``video_keys``
-    identify each video's content (id, file identity) for feature caches.
+    identify each video's content (id, file identity) for feature caches; ``sampling_state`` is the frame sampler's
+    state after this batch (`state_dict`): a checkpoint stores the one of the last batch trained on, since the data
+    loader collates ahead.
 
     Every dataset column except the video reaches ``columns`` unchanged, so that rewards receive them by
     name (TRL's ``reward_funcs`` contract).
@@ -98,6 +100,15 @@ class VideoCaptionCollator:
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (frames, mask)
         self._cache_bytes = 0
 
+    def state_dict(self) -> dict:
+        """The random frame sampling's generator state, saved in checkpoints so that a resumed run draws the frames
+        the uninterrupted run would have (the state of this process's collator; DataLoader workers hold copies)."""
+        return {"rng": self._rng.bit_generator.state, "worker_seed": self._rng_worker}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._rng.bit_generator.state = state["rng"]
+        self._rng_worker = state["worker_seed"]
+
     def _sample_name(self, row: dict, index: int) -> str:
         return str(row.get(self.id_column, f"#{index}"))
 
@@ -161,7 +172,7 @@ class VideoCaptionCollator:
             # Usual at batch size 1: the whole batch is skipped (the trainer counts it and takes no step on it).
             self.num_skipped_batches += 1
             logger.warning("skipping a batch whose %d video(s) were all unreadable (%d such batches so far)", len(rows), self.num_skipped_batches)
-            return empty_batch()
+            return {**empty_batch(), "sampling_state": self.state_dict()}
         columns = {key: [row[key] for row in kept] for key in kept[0] if key != self.video_column}
         return {
             "pixel_values": self.processor.preprocess_videos(videos),
@@ -169,4 +180,5 @@ class VideoCaptionCollator:
             "video_frames": videos,
             "video_keys": keys,
             "columns": columns,
+            "sampling_state": self.state_dict(),
         }

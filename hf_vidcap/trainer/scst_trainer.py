@@ -30,6 +30,7 @@ from ..captioning import (
 )
 from ..data.collator import VideoCaptionCollator, is_empty_batch
 from ..evaluation import evaluate_captioner
+from .checkpoints import load_checkpoint_file, read_json, resolve_resume_checkpoint
 from .scst_config import VideoSCSTConfig
 
 RewardFunc = Callable[..., list]
@@ -348,6 +349,7 @@ class VideoSCSTTrainer(Trainer):
         )
         # Training-step metrics, averaged into the next training log (the one carrying "loss").
         self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
+        self._sampling_state: dict | None = None  # the frame sampler's state after the last batch trained on
         # Wall time of each step's phases in seconds (encode, generate, reward, forward, backward, optimizer,
         # step), one dict per optimizer step; read by benchmarks/scst_step.py.
         self.step_timings: list[dict[str, float]] = []
@@ -864,6 +866,7 @@ class VideoSCSTTrainer(Trainer):
             raise ValueError("VideoSCSTTrainer does not return model outputs from compute_loss.")
         pixel_values, columns = inputs.get("pixel_values"), inputs["columns"]
         self._batch_video_keys = inputs.get("video_keys")
+        self._sampling_state = inputs.get("sampling_state", self._sampling_state)
         if self.args.skip_corrupt_videos:
             # Cumulative counts of this process's undecodable videos and wholly unreadable batches (skipped, never
             # silently batched).
@@ -884,13 +887,39 @@ class VideoSCSTTrainer(Trainer):
         # Online rewards update on each process's own batch: every process keeps (and restores) its own state.
         return os.path.join(checkpoint, f"reward_states_rank{self.accelerator.process_index}.pt")
 
-    def _save_checkpoint(self, model, trial) -> None:
-        super()._save_checkpoint(model, trial)
+    def _collator_state_path(self, checkpoint: str) -> str:
+        return os.path.join(checkpoint, f"collator_state_rank{self.accelerator.process_index}.json")
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        # Saved with the RNG states, before the Trainer writes trainer_state.json (its last file): a checkpoint with
+        # that file has these too (see checkpoints.checkpoint_problems).
+        super()._save_rng_state(output_dir)
         states = {name: func.state_dict() for name, func in zip(self.reward_names, self.reward_funcs) if hasattr(func, "state_dict")}
         if states:
-            checkpoint = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
-            os.makedirs(checkpoint, exist_ok=True)
-            torch.save(states, self._reward_state_path(checkpoint))
+            torch.save(states, self._reward_state_path(output_dir))
+        # The frame sampler's state after the last batch trained on (the data loader has already collated the next).
+        sampling_state = self._sampling_state
+        if sampling_state is None and hasattr(self.data_collator, "state_dict"):
+            sampling_state = self.data_collator.state_dict()
+        if sampling_state is not None:
+            with open(self._collator_state_path(output_dir), "w", encoding="utf-8") as handle:
+                json.dump(sampling_state, handle)
+
+    def _load_collator_state(self, checkpoint: str) -> None:
+        # Before the first batch: the Trainer restores its own RNG states only after collating the first batch of
+        # the resumed epoch, and skips the already-trained batches of that epoch without collating them.
+        path = self._collator_state_path(checkpoint)
+        if hasattr(self.data_collator, "load_state_dict") and os.path.exists(path):  # absent in older checkpoints
+            load_checkpoint_file(path, lambda p: self.data_collator.load_state_dict(read_json(p)))
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        """[`Trainer.train`]; ``resume_from_checkpoint=True`` resumes from the newest *complete* checkpoint (an
+        incomplete newer one, left by a run killed while saving, is skipped with a warning naming it), and a given
+        checkpoint is checked first: a missing or truncated file is an error naming it."""
+        if resume_from_checkpoint:
+            resume_from_checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, self.args.output_dir, self.args.world_size)
+            self._load_collator_state(resume_from_checkpoint)
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
     def _load_optimizer_and_scheduler(self, checkpoint) -> None:
         super()._load_optimizer_and_scheduler(checkpoint)
@@ -904,7 +933,7 @@ class VideoSCSTTrainer(Trainer):
                 "resume with the rewards it was saved with, or start a new run."
             )
         # The states hold optimizer and RNG state written by this trainer (not arbitrary objects).
-        states = torch.load(path, weights_only=False)
+        states = load_checkpoint_file(path, lambda p: torch.load(p, weights_only=False))
         for name, func in stateful.items():
             if name not in states:
                 raise ValueError(f"{path} has no state for reward {name!r} (it has {sorted(states)}).")
