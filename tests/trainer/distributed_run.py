@@ -8,6 +8,7 @@ sees the same captions and the runs can be compared number for number.
 import argparse
 import json
 import os
+import signal
 import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,6 +27,10 @@ def main():
     parser.add_argument("--per_device_batch", type=int, required=True)
     parser.add_argument("--zero_stage", type=int, default=0)
     parser.add_argument("--trainable_vision", action="store_true")
+    parser.add_argument("--max_steps", type=int, default=2)
+    parser.add_argument("--save_steps", type=int, default=0, help="0: no checkpoints")
+    parser.add_argument("--kill_during_save", type=int, default=0, help="rank 1 dies while writing checkpoint-N")
+    parser.add_argument("--resume", action="store_true", help="resume_from_checkpoint=True")
     cli = parser.parse_args()
 
     from accelerate import PartialState
@@ -61,13 +66,29 @@ def main():
             },
             accelerator_config={"use_configured_state": True},
         )
+    if cli.save_steps:
+        extra.update(save_strategy="steps", save_steps=cli.save_steps)
+
+    class KilledDuringSave(VideoSCSTTrainer):
+        """Fault injection: at checkpoint ``--kill_during_save``, rank 1 writes half of its RNG state file and is
+        killed (SIGKILL, as by the OOM killer or a pre-empted node); the launcher then ends rank 0."""
+
+        def _save_rng_state(self, output_dir):
+            if self.state.global_step == cli.kill_during_save and self.args.process_index == 1:
+                os.makedirs(output_dir, exist_ok=True)  # (rank 0 may not have created it yet)
+                with open(os.path.join(output_dir, "rng_state_1.pth"), "wb") as handle:
+                    handle.write(b"PK\x03\x04" + b"\0" * 64)
+                    handle.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+            super()._save_rng_state(output_dir)
+
     args = make_args(
-        os.path.join(cli.out, "run"), per_device_train_batch_size=cli.per_device_batch, max_steps=2, optim="sgd",
-        learning_rate=0.05, rollout="beam", baseline="beam_mean", num_generations=3, max_grad_norm=0.0,
+        os.path.join(cli.out, "run"), per_device_train_batch_size=cli.per_device_batch, max_steps=cli.max_steps,
+        optim="sgd", learning_rate=0.05, rollout="beam", baseline="beam_mean", num_generations=3, max_grad_norm=0.0,
         dataloader_drop_last=True, **extra,
     )
-    trainer = VideoSCSTTrainer(model, distinct_words, args, train_dataset=dataset, processing_class=processor)
-    trainer.train()
+    trainer = KilledDuringSave(model, distinct_words, args, train_dataset=dataset, processing_class=processor)
+    trainer.train(resume_from_checkpoint=True if cli.resume else None)
     state = trainer.accelerator.state
     if trainer.is_world_process_zero():
         if cli.zero_stage == 3:
@@ -77,7 +98,7 @@ def main():
         torch.save({k: v.detach().float().cpu() for k, v in params.items()}, os.path.join(cli.out, "params.pt"))
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         with open(os.path.join(cli.out, "result.json"), "w") as handle:
-            json.dump({"losses": losses, "num_processes": state.num_processes, "distributed_type": str(state.distributed_type)}, handle)
+            json.dump({"losses": losses, "num_processes": state.num_processes, "distributed_type": str(state.distributed_type), "global_step": trainer.state.global_step}, handle)
     elif cli.zero_stage == 3:
         trainer.accelerator.get_state_dict(trainer.model_wrapped)  # a collective: every rank takes part
     if torch.distributed.is_initialized():

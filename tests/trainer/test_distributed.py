@@ -22,6 +22,7 @@ def _run(command, out):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    (out / "log.txt").write_text(result.stdout + result.stderr)
     return json.loads((out / "result.json").read_text()), torch.load(out / "params.pt")
 
 
@@ -63,3 +64,28 @@ def test_two_processes_match_one_process(shapes_dir, tmp_path, single, initial, 
         assert (params[name] - value).abs().max() <= 1e-6 + 1e-2 * moved, name
     vision_moved = max((expected[n] - initial[n]).abs().max() for n in expected if n.startswith("vision_model."))
     assert vision_moved > 1e-6
+
+
+def test_a_run_killed_while_saving_resumes_to_the_uninterrupted_weights(shapes_dir, tmp_path):
+    # Fault injection: rank 1 of a 2-process DDP run is SIGKILLed halfway through writing checkpoint-4. Resuming with
+    # resume_from_checkpoint=True must skip that checkpoint (named in a warning), restart from checkpoint-2 and end
+    # on the weights of a run that was never interrupted.
+    common = [*ACCELERATE, "--multi_gpu", str(RUNNER), "--data", str(shapes_dir), "--per_device_batch", "2",
+              "--max_steps", "6", "--save_steps", "2"]
+    uninterrupted = tmp_path / "uninterrupted"
+    expected_result, expected = _run([*common, "--out", str(uninterrupted)], uninterrupted)
+
+    killed = tmp_path / "killed"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    crash = subprocess.run([*common, "--out", str(killed), "--kill_during_save", "4"], capture_output=True, text=True, env=env, timeout=600)
+    assert crash.returncode != 0 and not (killed / "result.json").exists()
+    partial = killed / "run" / "checkpoint-4"
+    assert partial.is_dir() and (partial / "rng_state_1.pth").stat().st_size < 100  # the half-written file
+
+    result, params = _run([*common, "--out", str(killed), "--resume"], killed)
+    assert f"skipping the incomplete checkpoint {partial}: rng_state_1.pth is truncated" in (killed / "log.txt").read_text()
+    assert result["global_step"] == 6 and result["num_processes"] == 2
+    assert result["losses"] == pytest.approx(expected_result["losses"], rel=1e-6)
+    assert sorted(params) == sorted(expected)
+    for name, value in expected.items():
+        assert torch.allclose(params[name], value, atol=1e-6, rtol=0), name
