@@ -52,14 +52,17 @@ def _endpoint() -> str:
 
 
 @contextlib.contextmanager
-def hub_errors(action: str, repo_id: str | None, local: str | os.PathLike | None = None) -> Iterator[None]:
+def hub_errors(action: str, repo_id: str | None, local: str | os.PathLike | None = None, note: str | None = None) -> Iterator[None]:
     """Re-raise network and Hub errors inside the block as a `HubPushError` that says what failed, where, and that
-    the local files are untouched."""
+    the local files are untouched (``note`` replaces that last sentence, up to "once it is fixed")."""
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError
 
     where = f"{repo_id} on {_endpoint()}" if repo_id else _endpoint()
-    untouched = f" The local files in {local} are untouched; push them again" if local else " Retry"
+    if note is not None:
+        untouched = f" {note}"
+    else:
+        untouched = f" The local files in {local} are untouched; push them again" if local else " Retry"
     try:
         yield
     except HfHubHTTPError as error:

@@ -204,6 +204,11 @@ class VideoSCSTConfig(TrainingArguments):
     num_completions_to_print: int = field(default=8, metadata={"help": "Rows of the completions table."})
     eval_num_beams: int = field(default=1, metadata={"help": "Beams for evaluation decoding (1 = greedy)."})
 
+    def __getstate__(self) -> dict:
+        # transformers' Trainer pickles its arguments into every checkpoint and every pushed folder
+        # (training_args.bin): never with the token in it.
+        return {key: None if key.endswith("_token") else value for key, value in self.__dict__.items()}
+
     def __post_init__(self):
         super().__post_init__()
         if self.remove_unused_columns:

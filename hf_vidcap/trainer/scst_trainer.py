@@ -11,6 +11,8 @@ import logging
 import math
 import numbers
 import os
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -1060,11 +1062,18 @@ class VideoSCSTTrainer(Trainer):
         """Write ``README.md`` (rendered from ``model_cards/video_captioner.md``) and ``training_config.json`` into
         ``output_dir``: base model, datasets, rewards and their weights, baseline, hyper-parameters, and the evaluation
         results as ``model-index`` metadata (``eval_results``, or the last evaluation logged during training)."""
+        if self.is_world_process_zero():
+            self._write_model_card(
+                self.args.output_dir, model_name=model_name, dataset_name=dataset_name, tags=tags, eval_results=eval_results,
+                eval_split=eval_split, base_model=base_model, merged_subfolder=merged_subfolder,
+            )
+
+    def _write_model_card(
+        self, output_dir: str, model_name=None, dataset_name=None, tags=None, eval_results=None, eval_split="validation",
+        base_model=None, merged_subfolder=None,
+    ) -> None:
         from .. import hub
 
-        if not self.is_world_process_zero():
-            return
-        output_dir = self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         captioner = unwrap_captioner(self.model)
         adapter = _is_peft_model(unwrap_distributed(self.model))
@@ -1107,29 +1116,47 @@ class VideoSCSTTrainer(Trainer):
         **kwargs,
     ):
         """Push the weights (the LoRA adapter when training with PEFT), the processor, ``training_config.json`` and
-        the model card to ``args.hub_model_id``; with ``push_merged=True`` also the adapter merged into the base
-        model, in the repo's ``merged/`` folder (``from_pretrained(repo, subfolder="merged")``). Keyword arguments go
-        to `create_model_card` (``dataset_name``, ``eval_results``, ``eval_split``, ``base_model``, ``tags``).
+        the model card to ``args.hub_model_id`` in one commit; with ``push_merged=True`` also the adapter merged into
+        the base model, in the repo's ``merged/`` folder (``from_pretrained(repo, subfolder="merged")``). Keyword
+        arguments go to `create_model_card` (``dataset_name``, ``eval_results``, ``eval_split``, ``base_model``,
+        ``tags``, ``model_name``).
+
+        The files are staged in a temporary folder and copied into ``output_dir`` (``merged/`` excepted) only once
+        the commit succeeded, so that a failed push leaves ``output_dir`` exactly as it was. For that, the push
+        always completes before returning (``blocking`` is accepted for compatibility with `Trainer.push_to_hub`).
 
         Raises:
-            HubPushError: the Hub could not be reached or refused; the files in ``output_dir`` stay as they were.
+            HubPushError: the Hub could not be reached or refused; nothing was written into ``output_dir``.
         """
+        from huggingface_hub import HfApi
+
         from .. import hub
 
-        merged = push_merged and _is_peft_model(unwrap_distributed(self.model))
-        if merged:
-            kwargs.setdefault("merged_subfolder", "merged")
-        with hub.hub_errors("pushing the checkpoint in", self.args.hub_model_id, self.args.output_dir):
-            info = super().push_to_hub(commit_message=commit_message, blocking=blocking, token=token, revision=revision, private=private, **kwargs)
-        if merged and self.is_world_process_zero():
-            import tempfile
-
-            merged_model = copy.deepcopy(unwrap_distributed(self.model)).merge_and_unload()
-            with tempfile.TemporaryDirectory(prefix="hf_vidcap_merged_") as directory:
-                merged_model.save_pretrained(directory)
-                self.processing_class.save_pretrained(directory)
-                info = hub.push_folder(
-                    directory, self.hub_model_id, path_in_repo="merged", token=token or self.args.hub_token, revision=revision,
-                    commit_message=f"{commit_message or 'Upload'} (merged model)",
+        token = token if token is not None else self.args.hub_token
+        revision = revision if revision is not None else self.args.hub_revision
+        untouched = f"Nothing was written into {self.args.output_dir}; push again"
+        if self.hub_model_id is None:
+            with hub.hub_errors("creating the repository", self.args.hub_model_id, note=untouched):
+                self.init_hf_repo(token=token, private=private)
+        staging = tempfile.mkdtemp(prefix="hf_vidcap_push_")
+        try:
+            # Every process takes part (ZeRO-3 gathers the weights); only the main one writes and pushes.
+            self.save_model(staging, _internal_call=True)
+            if not self.is_world_process_zero():
+                return None
+            merged = push_merged and _is_peft_model(unwrap_distributed(self.model))
+            if merged:
+                kwargs.setdefault("merged_subfolder", "merged")
+                merged_model = copy.deepcopy(unwrap_distributed(self.model)).merge_and_unload()
+                merged_model.save_pretrained(os.path.join(staging, "merged"))
+                self.processing_class.save_pretrained(os.path.join(staging, "merged"))
+            kwargs.setdefault("model_name", self.hub_model_id.split("/")[-1])
+            self._write_model_card(staging, **kwargs)
+            with hub.hub_errors("pushing the checkpoint in", self.hub_model_id, note=untouched):
+                info = HfApi(token=token).upload_folder(
+                    repo_id=self.hub_model_id, folder_path=staging, commit_message=commit_message or "Upload", revision=revision
                 )
-        return info
+            shutil.copytree(staging, self.args.output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("merged"))
+            return info
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

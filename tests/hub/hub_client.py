@@ -34,7 +34,7 @@ def caption_logprobs(model, processor, batch):
         return caption_token_logprobs(model.eval(), processor, ids, mask, pixel_values=batch["pixel_values"][:2])
 
 
-def make_trainer(shapes_dir, output_dir, hub_model_id, lora=True, max_steps=2):
+def make_trainer(shapes_dir, output_dir, hub_model_id, lora=True, max_steps=2, **kwargs):
     from helpers import make_args
     from peft import LoraConfig
 
@@ -44,7 +44,7 @@ def make_trainer(shapes_dir, output_dir, hub_model_id, lora=True, max_steps=2):
     dataset = load_shapes_dataset(shapes_dir)
     base = VideoBlip2ForConditionalGeneration.from_pretrained("alice/tiny-video-blip2")
     processor = VideoBlip2Processor.from_pretrained("alice/tiny-video-blip2")
-    args = make_args(output_dir, max_steps=max_steps, hub_model_id=hub_model_id, learning_rate=5e-2)
+    args = make_args(output_dir, max_steps=max_steps, hub_model_id=hub_model_id, learning_rate=5e-2, **kwargs)
     config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]) if lora else None
     trainer = VideoSCSTTrainer(
         base, [get_cider_d_reward(dataset["train"]["captions"])], args, train_dataset=dataset["train"],
@@ -68,11 +68,19 @@ def publish(shapes_dir, output_dir):
     from hf_vidcap.hub import push_eval_results
 
     push_base(shapes_dir)
-    trainer, dataset = make_trainer(shapes_dir, output_dir, "alice/tiny-scst")
+    # The token goes through the training arguments too: it must not reach any repr, log line, card or pushed file
+    # (the test scans this process's output and every file for it).
+    trainer, dataset = make_trainer(shapes_dir, output_dir, "alice/tiny-scst", hub_token=os.environ["HF_TOKEN"], log_level="info")
+    print(repr(trainer.args))
+    print(trainer.args)
     trainer.train()
     trainer.evaluate()
     trainer.push_to_hub(dataset_name="shapes", push_merged=True)
     local = snapshot_download("alice/tiny-scst")
+    token = os.environ["HF_TOKEN"].encode()
+    files_with_token = [
+        str(path) for folder in (local, output_dir) for path in Path(folder).rglob("*") if path.is_file() and token in path.read_bytes()
+    ]
 
     batch = trainer.data_collator([dataset["test"][i] for i in range(2)])
     trained = caption_logprobs(trainer.model, trainer.processing_class, batch)
@@ -97,6 +105,7 @@ def publish(shapes_dir, output_dir):
         "card_text": after_card.text,
         "info_model_index": info.model_index,
         "pushed_config": json.loads(Path(local, "training_config.json").read_text())["num_generations"],
+        "files_with_token": files_with_token,
     }
 
 
@@ -117,9 +126,8 @@ def failure(shapes_dir, output_dir):
         result["trainer_error"] = None
     except HubPushError as error:
         result["trainer_error"] = str(error)
-    weights = {k: v for k, v in before.items() if k != "README.md" and k != "training_config.json"}
-    after = file_hashes(output_dir)
-    result["weights_untouched"] = all(after.get(k) == v for k, v in weights.items())
+    # Every file as it was, the card and the training config included: the push stages its files elsewhere.
+    result["output_untouched"] = file_hashes(output_dir) == before
     result["remote_files"] = HfApi().list_repo_files("alice/tiny-fail")
     reloaded = VideoBlip2ForConditionalGeneration.from_pretrained(output_dir)
     result["local_reloads"] = type(reloaded).__name__

@@ -40,7 +40,9 @@ def run_client(hub, scenario, shapes_dir, tmp_path, token="hf_alice"):
     )
     lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
     assert process.returncode == 0 and lines, f"client failed:\n{process.stdout[-3000:]}\n{process.stderr[-6000:]}"
-    return json.loads(lines[-1][len("RESULT ") :])
+    result = json.loads(lines[-1][len("RESULT ") :])
+    result["token_printed"] = token in process.stdout + process.stderr
+    return result
 
 
 def test_push_trained_lora_checkpoint_download_and_reload(hub, shapes_dir, tmp_path):
@@ -62,6 +64,8 @@ def test_push_trained_lora_checkpoint_download_and_reload(hub, shapes_dir, tmp_p
     assert "`cider_d` × 1.0" in result["card_text"] and "| baseline | greedy |" in result["card_text"]
     assert result["info_model_index"][0]["results"]  # the server's model_info parses the same card
     assert result["pushed_config"] == 3
+    # The token (passed as HF_TOKEN and as hub_token) appears in no output line, pushed file or local file.
+    assert result["files_with_token"] == [] and not result["token_printed"]
 
 
 def test_network_failure_during_push_is_a_clear_error_and_leaves_the_checkpoint(hub, shapes_dir, tmp_path):
@@ -70,9 +74,10 @@ def test_network_failure_during_push_is_a_clear_error_and_leaves_the_checkpoint(
     for key in ("trainer_error", "helper_error"):
         message = result[key]
         assert message is not None, f"{key}: the push did not fail"
-        assert hub.url in message and "connection to the Hub broke" in message and "untouched" in message
-    assert "alice/tiny-fail" in result["trainer_error"] and str(tmp_path / "output") in result["trainer_error"]
-    assert result["weights_untouched"] and result["helper_untouched"]
+        assert hub.url in message and "connection to the Hub broke" in message
+    assert "untouched" in result["helper_error"]
+    assert f"Nothing was written into {tmp_path / 'output'}" in result["trainer_error"] and "alice/tiny-fail" in result["trainer_error"]
+    assert result["output_untouched"] and result["helper_untouched"]
     assert result["remote_files"] == []  # nothing half-committed
     assert result["local_reloads"] == "VideoBlip2ForConditionalGeneration"
 

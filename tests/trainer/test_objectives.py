@@ -122,6 +122,11 @@ def test_beam_rollouts_with_more_beams_than_captions_still_train_against_greedy(
 def test_repr_masks_the_hub_token(tmp_path):
     config = VideoSCSTConfig(output_dir=str(tmp_path), hub_token="hf_SENTINEL_do_not_print")
     assert "hf_SENTINEL" not in repr(config) and "hf_SENTINEL" not in str(config) and "<HUB_TOKEN>" in repr(config)
+    # Nor in the pickle the Trainer saves as training_args.bin in checkpoints and pushed folders.
+    import pickle
+
+    assert b"hf_SENTINEL" not in pickle.dumps(config) and pickle.loads(pickle.dumps(config)).hub_token is None
+    assert config.hub_token == "hf_SENTINEL_do_not_print"  # the live config keeps it
 
 
 def test_constructor_errors(tmp_path, tokenizer):
