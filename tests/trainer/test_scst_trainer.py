@@ -186,15 +186,20 @@ def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset)
     assert "xe_loss" in trainer.state.log_history[0] and "rewards/recording/mean" in trainer.state.log_history[1]
 
 
-def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, shapes_dataset):
-    bad = tmp_path / "bad.mp4"
-    bad.write_bytes(b"not a video")
-    train = shapes_dataset["train"].select(range(4))
-    rows = train.to_list()
-    rows[1]["video"] = {"path": str(bad), "bytes": None}
+def _with_unreadable_video(tmp_path, shapes_dataset, size: int, bad_index: int):
+    """The first ``size`` training rows, row ``bad_index`` pointing at a file that is not a video."""
     import datasets
 
-    broken = datasets.Dataset.from_list(rows, features=train.features)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    train = shapes_dataset["train"].select(range(size))
+    rows = train.to_list()
+    rows[bad_index]["video"] = {"path": str(bad), "bytes": None}
+    return datasets.Dataset.from_list(rows, features=train.features), rows
+
+
+def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, shapes_dataset):
+    broken, _ = _with_unreadable_video(tmp_path, shapes_dataset, size=4, bad_index=1)
     model, processor = make_model_and_processor(tokenizer)
     args = make_args(tmp_path, max_steps=1, skip_corrupt_videos=True)
     trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=broken, processing_class=processor)
@@ -204,14 +209,7 @@ def test_skipped_corrupt_videos_are_counted_in_the_logs(tmp_path, tokenizer, sha
 
 def test_a_batch_of_only_unreadable_videos_is_skipped_and_counted(tmp_path, tokenizer, shapes_dataset):
     # At batch size 1 (usual with gradient accumulation) one unreadable video is a whole batch: the step must go on.
-    bad = tmp_path / "bad.mp4"
-    bad.write_bytes(b"not a video")
-    train = shapes_dataset["train"].select(range(3))
-    rows = train.to_list()
-    rows[0]["video"] = {"path": str(bad), "bytes": None}
-    import datasets
-
-    broken = datasets.Dataset.from_list(rows, features=train.features)
+    broken, rows = _with_unreadable_video(tmp_path, shapes_dataset, size=3, bad_index=0)
     model, processor = make_model_and_processor(tokenizer)
     reward = RecordingReward()
     args = make_args(tmp_path, max_steps=3, per_device_train_batch_size=1, skip_corrupt_videos=True, xe_warmup_steps=0)
