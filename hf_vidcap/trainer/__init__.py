@@ -1,5 +1,27 @@
+from .baselines import BASELINES, Baseline, compute_baselines, get_baseline, register_baseline
 from .checkpoints import CheckpointError, checkpoint_problems, resolve_resume_checkpoint
+from .losses import policy_loss, scst_loss
+from .rollouts import ROLLOUTS, BeamRollout, RolloutStrategy, SampleRollout, get_rollout, register_rollout
 from .scst_config import VideoSCSTConfig
-from .scst_trainer import VideoSCSTTrainer, scst_loss
+from .scst_trainer import VideoSCSTTrainer
 
-__all__ = ["CheckpointError", "VideoSCSTConfig", "VideoSCSTTrainer", "checkpoint_problems", "resolve_resume_checkpoint", "scst_loss"]
+__all__ = [
+    "BASELINES",
+    "ROLLOUTS",
+    "Baseline",
+    "BeamRollout",
+    "RolloutStrategy",
+    "SampleRollout",
+    "get_rollout",
+    "register_rollout",
+    "CheckpointError",
+    "VideoSCSTConfig",
+    "VideoSCSTTrainer",
+    "checkpoint_problems",
+    "compute_baselines",
+    "get_baseline",
+    "policy_loss",
+    "register_baseline",
+    "resolve_resume_checkpoint",
+    "scst_loss",
+]

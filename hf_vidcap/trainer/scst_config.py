@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-BASELINES = ("greedy", "beam_vs_greedy", "leave_one_out", "beam_mean", "none")
-ROLLOUTS = ("sample", "beam")
+from .baselines import BASELINES, get_baseline
+from .rollouts import ROLLOUTS, get_rollout
 SCALE_REWARDS = ("none", "group", "batch")
 NONFINITE_REWARDS = ("raise", "skip")
 
@@ -174,11 +174,11 @@ class VideoSCSTConfig(TrainingArguments):
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
     top_k: int = field(default=0, metadata={"help": "Top-k sampling (0 = off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling threshold (1.0 = off)."})
-    rollout: str = field(default="sample", metadata={"help": f"How captions are drawn, one of {list(ROLLOUTS)}."})
+    rollout: str = field(default="sample", metadata={"help": f"How captions are drawn: a registered name, built in: {list(ROLLOUTS)}."})
     num_beams: int | None = field(default=None, metadata={"help": "Beam width of beam rollouts (default: num_generations)."})
 
     # Objective.
-    baseline: str = field(default="greedy", metadata={"help": f"Reward baseline, one of {list(BASELINES)}."})
+    baseline: str = field(default="greedy", metadata={"help": f"Reward baseline: a registered name, built in: {list(BASELINES)}."})
     scale_rewards: str = field(default="none", metadata={"help": f"Advantage normalisation, one of {list(SCALE_REWARDS)}."})
     length_normalization: bool = field(default=False, metadata={"help": "Mean instead of summed token log-probabilities."})
     entropy_coef: float = field(default=0.0, metadata={"help": "Weight of the entropy bonus."})
@@ -247,39 +247,12 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError(f"top_k ({self.top_k}) must be >= 0 (0 = no limit).")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p ({self.top_p}) must be in (0, 1].")
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline ({self.baseline!r}) must be one of {list(BASELINES)}.")
-        if self.rollout not in ROLLOUTS:
-            raise ValueError(f"rollout ({self.rollout!r}) must be one of {list(ROLLOUTS)}.")
         if self.num_beams is None:
             self.num_beams = self.num_generations
-        if self.rollout == "beam" and self.num_beams < self.num_generations:
-            raise ValueError(
-                f"num_beams ({self.num_beams}) must be >= num_generations ({self.num_generations}): beam rollouts "
-                "return the top num_generations beams."
-            )
-        if self.baseline in ("beam_vs_greedy", "beam_mean") and self.rollout != "beam":
-            raise ValueError(f"baseline={self.baseline!r} scores beam-searched captions; set rollout='beam'.")
-        if self.baseline == "beam_vs_greedy" and self.num_beams < 2:
-            raise ValueError(
-                "baseline='beam_vs_greedy' with num_beams=1 compares greedy decoding with itself (zero advantage); "
-                "set num_beams > 1 (e.g. 5)."
-            )
-        if self.baseline == "beam_mean" and self.num_generations < 2:
-            raise ValueError(
-                "baseline='beam_mean' with num_generations=1 subtracts each beam's own reward (zero advantage: nothing "
-                "trains); set num_generations >= 2 (the BLIP-2 video paper uses 5) or baseline='beam_vs_greedy'."
-            )
-        if self.rollout == "beam" and self.num_beams < 2 and self.baseline == "greedy":
-            raise ValueError(
-                "rollout='beam' with num_beams=1 is greedy decoding, so baseline='greedy' subtracts each caption's own "
-                "reward (zero advantage: nothing trains); set num_beams >= 2 or rollout='sample'."
-            )
-        if self.baseline == "leave_one_out" and self.num_generations < 2:
-            raise ValueError(
-                "baseline='leave_one_out' averages the other captions of a video; set num_generations >= 2 or use "
-                "baseline='greedy'."
-            )
+        # Each registered rollout strategy and baseline says what it needs (hf_vidcap.trainer.rollouts, .baselines);
+        # unknown names list the registered ones.
+        get_rollout(self.rollout).check_config(self)
+        get_baseline(self.baseline).check_config(self)
         if self.scale_rewards not in SCALE_REWARDS:
             raise ValueError(f"scale_rewards ({self.scale_rewards!r}) must be one of {list(SCALE_REWARDS)}.")
         if self.scale_rewards == "group" and self.num_generations < 2:

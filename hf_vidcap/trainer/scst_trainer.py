@@ -32,86 +32,14 @@ from ..captioning import (
 )
 from ..data.collator import VideoCaptionCollator, is_empty_batch
 from ..evaluation import evaluate_captioner
+from .baselines import compute_baselines, diversity_advantages, get_baseline, scale_advantages
 from .checkpoints import load_checkpoint_file, read_json, resolve_resume_checkpoint
+from .losses import policy_loss
+from .rollouts import get_rollout
 from .scst_config import VideoSCSTConfig
 
 RewardFunc = Callable[..., list]
 logger = logging.getLogger(__name__)
-
-
-def scst_loss(sequence_logprobs: torch.Tensor, rewards: torch.Tensor, baselines: torch.Tensor) -> torch.Tensor:
-    """REINFORCE with a baseline (Rennie et al., eq. 9): ``-mean_i (r_i - b_i) * log p(w_i)``.
-
-    Args:
-        sequence_logprobs (`torch.Tensor` of shape (N,)): log-probability of each sampled caption (with grad).
-        rewards (`torch.Tensor` of shape (N,)): reward of each sampled caption.
-        baselines (`torch.Tensor` of shape (N,)): baseline of each sample (e.g. its video's greedy reward).
-    """
-    advantages = (rewards - baselines).to(sequence_logprobs.dtype)
-    return -(advantages.detach() * sequence_logprobs).mean()
-
-
-def compute_baselines(rewards: torch.Tensor, kind: str, greedy_rewards: torch.Tensor | None = None, valid: torch.Tensor | None = None):
-    """Each caption's baseline for rewards (B, K) of K captions per video.
-
-    Args:
-        rewards (`torch.Tensor` of shape (B, K)): rewards of the K captions of each video.
-        kind (`str`): ``"greedy"`` / ``"beam_vs_greedy"`` (the video's greedy reward), ``"leave_one_out"`` (mean of
-            the other valid captions), ``"beam_mean"`` (mean of the video's valid captions, itself included) or
-            ``"none"`` (0).
-        greedy_rewards (`torch.Tensor` of shape (B,), *optional*): needed by the greedy baselines.
-        valid (`torch.Tensor` of shape (B, K), *optional*): captions whose reward is usable; the others neither
-            contribute to the baselines nor get a finite one.
-
-    Returns:
-        ``(baselines, valid)``, both (B, K): ``valid`` is False where a caption or its baseline is unusable.
-    """
-    if valid is None:
-        valid = torch.ones_like(rewards, dtype=torch.bool)
-    zeroed = torch.where(valid, rewards, torch.zeros_like(rewards))
-    count = valid.sum(dim=1, keepdim=True)
-    if kind in ("greedy", "beam_vs_greedy"):
-        if greedy_rewards is None:
-            raise ValueError(f"baseline {kind!r} needs the greedy rewards.")
-        baselines = greedy_rewards.unsqueeze(1).expand_as(rewards)
-        valid = valid & torch.isfinite(baselines)
-    elif kind == "leave_one_out":
-        others = (count - valid.long()).clamp(min=1)
-        baselines = (zeroed.sum(dim=1, keepdim=True) - zeroed) / others
-        valid = valid & (count > 1)
-    elif kind == "beam_mean":
-        baselines = (zeroed.sum(dim=1, keepdim=True) / count.clamp(min=1)).expand_as(rewards)
-    elif kind == "none":
-        baselines = torch.zeros_like(rewards)
-    else:
-        raise ValueError(f"unknown baseline {kind!r}.")
-    return torch.where(valid, baselines, torch.zeros_like(baselines)), valid
-
-
-def scale_advantages(advantages: torch.Tensor, rewards: torch.Tensor, valid: torch.Tensor, mode: str, eps: float = 1e-4, batch_std=None):
-    """Divide advantages (B, K) by the standard deviation of the rewards: per video (``"group"``) or over the
-    batch (``"batch"``; ``batch_std`` overrides it, e.g. computed over all processes). Equal rewards give a std of
-    0 and advantages of 0 / eps = 0, never NaN."""
-    if mode == "none":
-        return advantages
-    if mode == "group":
-        count = valid.sum(dim=1, keepdim=True).clamp(min=1)
-        mean = torch.where(valid, rewards, 0.0).sum(dim=1, keepdim=True) / count
-        var = (torch.where(valid, rewards - mean, 0.0) ** 2).sum(dim=1, keepdim=True) / (count - 1).clamp(min=1)
-        std = var.sqrt()
-    elif mode == "batch":
-        std = batch_std if batch_std is not None else rewards[valid].std() if valid.sum() > 1 else torch.tensor(0.0)
-    else:
-        raise ValueError(f"unknown scale_rewards {mode!r}.")
-    return advantages / (std + eps)
-
-
-def diversity_advantages(rewards: torch.Tensor) -> torch.Tensor:
-    """Sequence-level exploration (Chen & Jin, eq. 16) advantages from the diversity rewards (B, K) of
-    `get_diversity_reward`, ``r_j = (2 / K) sum_k d(y_j, y_k)``. The paper's baseline b = ``(1 / K^2) sum_j sum_k
-    d(y_j, y_k)`` applies to every pair term: ``(2 / K) sum_k (d(y_j, y_k) - b) = r_j - 2 b``, and ``2 b`` is the
-    mean of the video's K rewards, so the advantage is the reward minus its video's mean."""
-    return rewards - rewards.mean(dim=1, keepdim=True)
 
 
 class _EvaluateAtXEEndCallback(TrainerCallback):
@@ -361,26 +289,11 @@ class VideoSCSTTrainer(Trainer):
         self._disk_caches: dict = {}
         self._batch_video_keys: list | None = None
         self.feature_cache_stats = {"hits": 0, "misses": 0, "disk_hits": 0}
-        if args.rollout == "beam":
-            self.rollout_config = make_generation_config(
-                processing_class,
-                args.max_completion_length,
-                num_beams=args.num_beams,
-                num_return_sequences=args.num_generations,
-                early_stopping=True,
-            )
-        else:
-            self.rollout_config = make_generation_config(
-                processing_class,
-                args.max_completion_length,
-                do_sample=True,
-                temperature=args.temperature,
-                top_k=args.top_k,
-                top_p=args.top_p,
-                num_return_sequences=args.num_generations,
-            )
+        self.rollout = get_rollout(args.rollout)
+        self.rollout_config = self.rollout.generation_config(processing_class, args)
         self.greedy_config = make_generation_config(processing_class, args.max_completion_length)
-        self._needs_greedy = args.baseline in ("greedy", "beam_vs_greedy") or any(
+        self.baseline = get_baseline(args.baseline)
+        self._needs_greedy = self.baseline.needs_greedy or any(
             getattr(func, "uses_greedy_completions", False) for func in reward_funcs
         )
         if args.exploration_alpha is not None:
@@ -698,7 +611,7 @@ class VideoSCSTTrainer(Trainer):
                 greedy_ids = None
                 if self._needs_greedy:
                     greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
-                sample_ids, sample_mask = generate_captions(captioner, processor, video_embeds, self.rollout_config)
+                sample_ids, sample_mask = self.rollout.generate(captioner, processor, video_embeds, self.rollout_config)
         return loss_visual, greedy_ids, sample_ids, sample_mask
 
     def _rl_loss(self, model, pixel_values: torch.Tensor, columns: dict) -> torch.Tensor:
@@ -718,13 +631,13 @@ class VideoSCSTTrainer(Trainer):
                 greedy_texts = processor.decode_captions(greedy_ids)
                 extra["greedy_completions"] = [text for text in greedy_texts for _ in range(k)]
             rewards, per_func, valid = self._compute_rewards(sample_texts, sample_id_lists, columns, repeats=k, extra=extra)
-            if args.baseline in ("greedy", "beam_vs_greedy"):
+            if self.baseline.needs_greedy:
                 greedy_rewards, _, greedy_valid = self._compute_rewards(
                     greedy_texts, [row.tolist() for row in greedy_ids], columns, repeats=1
                 )
                 greedy_rewards = torch.where(greedy_valid, greedy_rewards, float("nan"))
             rewards, valid = rewards.view(batch_size, k), valid.view(batch_size, k)
-            baselines, valid = compute_baselines(rewards, args.baseline, greedy_rewards, valid)
+            baselines, valid = compute_baselines(rewards, self.baseline, greedy_rewards, valid)
             advantages = scale_advantages(
                 rewards - baselines, rewards, valid, args.scale_rewards, batch_std=self._batch_std(rewards, valid)
             )
@@ -775,9 +688,7 @@ class VideoSCSTTrainer(Trainer):
 
             sample_logprobs = token_logprobs[sample_rows, : sample_mask.shape[1]]
             sequence_logprobs = self._sequence_logprobs(sample_logprobs, sample_mask)
-            num_valid = int(valid.sum())
-            # Mean over the usable captions (skipped ones weigh 0, keeping the graph for DDP when none is left).
-            loss = -(advantages.view(-1).to(device) * sequence_logprobs).sum() / max(num_valid, 1)
+            loss = policy_loss(sequence_logprobs, advantages.to(device), valid.to(device))
             metrics = self._step_metrics
             metrics["loss/policy"].append(loss.item())
             if references is not None:

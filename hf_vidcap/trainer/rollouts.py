@@ -1,0 +1,95 @@
+"""Rollout strategies: how the K captions of each video are drawn from the captioner (sampling, beam search, or a
+user's own), registered by name for ``VideoSCSTConfig(rollout=...)``::
+
+    @register_rollout("sample_min3")
+    class SampleAtLeastThreeWords(SampleRollout):
+        def generation_config(self, processor, args):
+            config = super().generation_config(processor, args)
+            config.min_new_tokens = 3
+            return config
+
+Shapes: B videos, K = ``num_generations`` captions per video, L tokens.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import GenerationConfig
+
+from ..captioning import generate_captions, make_generation_config
+
+ROLLOUTS: dict[str, type[RolloutStrategy]] = {}
+
+
+def register_rollout(name: str):
+    """Class decorator: make a `RolloutStrategy` subclass available as ``rollout=name``."""
+
+    def register(cls: type[RolloutStrategy]) -> type[RolloutStrategy]:
+        if not (isinstance(cls, type) and issubclass(cls, RolloutStrategy)):
+            raise TypeError(f"register_rollout({name!r}) decorates RolloutStrategy subclasses, got {cls!r}.")
+        cls.name = name
+        ROLLOUTS[name] = cls
+        return cls
+
+    return register
+
+
+def get_rollout(name: str) -> RolloutStrategy:
+    """The registered rollout strategy called ``name``."""
+    if name not in ROLLOUTS:
+        raise ValueError(
+            f"rollout ({name!r}) must be one of {list(ROLLOUTS)}; add your own with hf_vidcap.trainer.register_rollout."
+        )
+    return ROLLOUTS[name]()
+
+
+class RolloutStrategy:
+    """Draws K captions per video. Override `generation_config` (a `generate` setting) or `generate` (anything)."""
+
+    name: str = ""
+
+    def check_config(self, args) -> None:
+        """Raise a `ValueError` naming the fix when ``args`` do not suit this strategy."""
+
+    def generation_config(self, processor, args) -> GenerationConfig | None:
+        """Built once by the trainer and passed to every `generate` call."""
+        raise NotImplementedError
+
+    def generate(
+        self, captioner, processor, video_embeds: torch.Tensor, generation_config: GenerationConfig | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids, mask)`` of shape (B * K, L), grouped by video (the K captions of video b are rows b*K .. b*K+K-1),
+        trimmed after the end-of-sequence token, for the visual inputs ``video_embeds`` (B, ...)."""
+        return generate_captions(captioner, processor, video_embeds, generation_config)
+
+
+@register_rollout("sample")
+class SampleRollout(RolloutStrategy):
+    """K samples per video at ``temperature`` / ``top_k`` / ``top_p`` (SCST)."""
+
+    def generation_config(self, processor, args) -> GenerationConfig:
+        return make_generation_config(
+            processor, args.max_completion_length, do_sample=True, temperature=args.temperature, top_k=args.top_k,
+            top_p=args.top_p, num_return_sequences=args.num_generations,
+        )
+
+
+@register_rollout("beam")
+class BeamRollout(RolloutStrategy):
+    """The top K of ``num_beams`` beams per video (the BLIP-2 video captioning paper, ReGen)."""
+
+    def check_config(self, args) -> None:
+        if args.num_beams < args.num_generations:
+            raise ValueError(
+                f"num_beams ({args.num_beams}) must be >= num_generations ({args.num_generations}): beam rollouts "
+                "return the top num_generations beams."
+            )
+
+    def generation_config(self, processor, args) -> GenerationConfig:
+        return make_generation_config(
+            processor, args.max_completion_length, num_beams=args.num_beams, num_return_sequences=args.num_generations,
+            early_stopping=True,
+        )
+
+
+__all__ = ["ROLLOUTS", "BeamRollout", "RolloutStrategy", "SampleRollout", "get_rollout", "register_rollout"]
