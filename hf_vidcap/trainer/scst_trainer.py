@@ -66,6 +66,10 @@ def _xe_scaled_lambda(factor, ratio: float, switch: int):
 MAX_ABS_REWARD = 1e12
 
 
+def _ignore(*args, **kwargs) -> None:
+    """The log hooks given to rewards scoring anything but the rollouts."""
+
+
 def _reward_values_as_list(name: str, values) -> list:
     """A reward's output as a list of per-completion values, or a TypeError naming the reward."""
     if isinstance(values, (list, tuple)):
@@ -279,6 +283,7 @@ class VideoSCSTTrainer(Trainer):
         )
         # Training-step metrics, averaged into the next training log (the one carrying "loss").
         self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
+        self._pending_extra: dict[str, list] = {}  # log_extra columns of the current step's completions
         self._sampling_state: dict | None = None  # the frame sampler's state after the last batch trained on
         # Wall time of each step's phases in seconds (encode, generate, reward, forward, backward, optimizer,
         # step), one dict per optimizer step; read by benchmarks/scst_step.py.
@@ -351,14 +356,25 @@ class VideoSCSTTrainer(Trainer):
 
     # ------------------------------------------------------------------------------------------- rewards
 
-    def _call_reward(self, j: int, completions: list[str], completion_ids, repeated: dict, group_ids: list) -> list:
+    def _log_metric(self, name: str, value: float) -> None:
+        """TRL's ``log_metric`` for rewards: averaged over the step (and the processes) into the next log."""
+        self._step_metrics[name].append(float(value))
+
+    def _log_extra(self, column: str, values: list) -> None:
+        """TRL's ``log_extra`` for rewards: one value per rollout completion, a column of the completions table."""
+        self._pending_extra[column] = list(values)
+
+    def _call_reward(self, j: int, completions: list[str], completion_ids, repeated: dict, group_ids: list, log: bool = True) -> list:
         func, name = self.reward_funcs[j], self.reward_names[j]
+        # Only the rollouts' scoring logs: the greedy captions' and the references' would mix into the same metrics.
         kwargs = dict(
             prompts=[self.processing_class.prompt] * len(completions),
             completions=completions,
             completion_ids=completion_ids,
             group_ids=group_ids,
             trainer_state=self.state,
+            log_metric=self._log_metric if log else _ignore,
+            log_extra=self._log_extra if log else _ignore,
             **repeated,
         )
         try:
@@ -383,7 +399,8 @@ class VideoSCSTTrainer(Trainer):
         return None
 
     def _compute_rewards(
-        self, completions: list[str], completion_ids: list[list[int]], columns: dict, repeats: int, extra: dict | None = None
+        self, completions: list[str], completion_ids: list[list[int]], columns: dict, repeats: int, extra: dict | None = None,
+        log: bool = False,
     ):
         """Weighted sum of the reward functions for N = B * repeats completions grouped by video.
 
@@ -396,7 +413,7 @@ class VideoSCSTTrainer(Trainer):
         per_func = torch.full((num, len(self.reward_funcs)), float("nan"))
         valid = torch.ones(num, dtype=torch.bool)
         for j in range(len(self.reward_funcs)):
-            values = self._call_reward(j, completions, completion_ids, repeated, group_ids)
+            values = self._call_reward(j, completions, completion_ids, repeated, group_ids, log=log)
             values = _reward_values_as_list(self.reward_names[j], values)
             if len(values) != num:
                 raise ValueError(
@@ -630,7 +647,8 @@ class VideoSCSTTrainer(Trainer):
             if greedy_ids is not None:
                 greedy_texts = processor.decode_captions(greedy_ids)
                 extra["greedy_completions"] = [text for text in greedy_texts for _ in range(k)]
-            rewards, per_func, valid = self._compute_rewards(sample_texts, sample_id_lists, columns, repeats=k, extra=extra)
+            self._pending_extra = {}
+            rewards, per_func, valid = self._compute_rewards(sample_texts, sample_id_lists, columns, repeats=k, extra=extra, log=True)
             if self.baseline.needs_greedy:
                 greedy_rewards, _, greedy_valid = self._compute_rewards(
                     greedy_texts, [row.tolist() for row in greedy_ids], columns, repeats=1
@@ -763,6 +781,7 @@ class VideoSCSTTrainer(Trainer):
                 row[name] = None if math.isnan(value) else round(value, 4)
             row["reward"] = round(rewards.view(-1)[i].item(), 4)
             row["advantage"] = round(advantages.view(-1)[i].item(), 4)
+            row.update({column: values[i] for column, values in self._pending_extra.items() if i < len(values)})
             rows.append(row)
         self.completions_log.extend(rows)
         os.makedirs(args.output_dir, exist_ok=True)

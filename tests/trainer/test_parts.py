@@ -110,3 +110,27 @@ def test_default_step_loss_sampled_captions_against_the_greedy_baseline_by_hand(
     expected = -((r - b).view(-1) * token_logprobs.sum(dim=1)).mean()
     assert (r - b).abs().sum() > 0  # a loss that is not trivially zero
     assert logged == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_rewards_get_trls_log_hooks_and_combined_components_are_logged(tmp_path, tokenizer, shapes_dataset):
+    from hf_vidcap.rewards import combine_rewards
+
+    def words(completions, **kwargs):
+        return [float(len(c.split())) for c in completions]
+
+    def letters(completions, log_extra=None, **kwargs):
+        log_extra("letters_seen", [len(c) for c in completions])
+        return [len(c) / 10 for c in completions]
+
+    combined = combine_rewards({"words": words, "letters": letters}, weights=[1.0, 0.5], name="combined")
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=2, log_completions=True, num_completions_to_print=3)
+    trainer = VideoSCSTTrainer(model, combined, args, train_dataset=shapes_dataset["train"], processing_class=processor)
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logs) == 2 and all("rewards/words/mean" in e and "rewards/letters/mean" in e for e in logs)
+    # The components are logged from the rollouts only: their weighted sum is the combined reward's mean.
+    for entry in logs:
+        assert entry["rewards/combined/mean"] == pytest.approx(entry["rewards/words/mean"] + 0.5 * entry["rewards/letters/mean"], rel=1e-5)
+    rows = trainer.completions_log
+    assert rows and all(row["letters_seen"] == len(row["completion"]) for row in rows)
