@@ -166,7 +166,7 @@ def evaluate_captioner(
             raise ValueError("the model's config has no num_frames; pass a collator that samples the frames.")
         collator = VideoCaptionCollator(processor, num_frames=num_frames, references_column=references_column)
     if needs_clip:
-        from .rewards import load_clip_embedder
+        from .encoders import load_clip_embedder
 
         embedder = load_clip_embedder(clip_model)
     else:
@@ -189,7 +189,7 @@ def evaluate_captioner(
         if "clip_score" in metrics:
             results["clip_score"] = scores.mean().item()
         if "ref_clip_score" in metrics:
-            from .rewards import ref_clip_scores
+            from .encoders import ref_clip_scores
 
             results["ref_clip_score"] = ref_clip_scores(embedder, scores, text, references).mean().item()
         if "retrieval" in metrics:
@@ -197,7 +197,7 @@ def evaluate_captioner(
             results.update(retrieval_recall(similarity))
         if "zero_shot" in metrics:
             from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
-            from .rewards import CaptionClassifier
+            from .encoders import CaptionClassifier
 
             if label_column not in columns:
                 raise ValueError(f"the zero_shot metric needs the dataset's {label_column!r} column (class indices).")

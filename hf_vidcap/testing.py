@@ -77,7 +77,7 @@ def tiny_clip(words: Sequence[str] | None = None, image_size: int = 32, seed: in
 
 def tiny_clip_embedder(words: Sequence[str] | None = None, seed: int = 0):
     """A `CLIPEmbedder` over `tiny_clip`."""
-    from .rewards.clip_rewards import CLIPEmbedder
+    from .encoders import CLIPEmbedder
 
     model, tokenizer, image_processor = tiny_clip(words, seed=seed)
     return CLIPEmbedder(model, tokenizer, image_processor)

@@ -24,8 +24,8 @@ baseline does not need them.
 """
 
 from .cider_rewards import get_cider_d_reward
-from .classification_rewards import CaptionClassifier, get_class_reward
-from .clip_rewards import CLIPEmbedder, VideoEmbeddingCache, get_clip_r_reward, get_clip_score_reward, load_clip_embedder, ref_clip_scores
+from .classification_rewards import get_class_reward
+from .clip_rewards import VideoEmbeddingCache, get_clip_r_reward, get_clip_score_reward
 from .combined_rewards import combine_rewards
 from .contrastive_rewards import VideoBank, get_contrastive_reward
 from .discriminator_rewards import TextEmbeddingDiscriminator, get_discriminator_reward
@@ -41,10 +41,6 @@ from .grammar_rewards import (
 
 __all__ = [
     "PERTURBATIONS",
-    "CLIPEmbedder",
-    "load_clip_embedder",
-    "ref_clip_scores",
-    "CaptionClassifier",
     "GrammarDiscriminator",
     "TextEmbeddingDiscriminator",
     "VideoBank",

@@ -9,7 +9,7 @@ import torch
 
 from hf_vidcap.metrics import retrieval_recall
 from hf_vidcap.metrics.modules import video_text_metric_info
-from hf_vidcap.rewards import load_clip_embedder
+from hf_vidcap.encoders import load_clip_embedder
 
 _CITATION = """@inproceedings{chaffin2024distinctive, title={Distinctive image captioning: leveraging ground truth
   captions in CLIP guided reinforcement learning}, author={Chaffin, Antoine and Kijak, Ewa and Claveau, Vincent},

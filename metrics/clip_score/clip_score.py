@@ -9,14 +9,14 @@ import torch
 
 from hf_vidcap.metrics import clip_s
 from hf_vidcap.metrics.modules import video_text_metric_info
-from hf_vidcap.rewards import load_clip_embedder, ref_clip_scores
+from hf_vidcap.encoders import load_clip_embedder, ref_clip_scores
 
 _CITATION = """@inproceedings{hessel2021clipscore, title={CLIPScore: A reference-free evaluation metric for image
   captioning}, author={Hessel, Jack and Holtzman, Ari and Forbes, Maxwell and Le Bras, Ronan and Choi, Yejin},
   booktitle={EMNLP}, year={2021}}"""
 
 _DESCRIPTION = """CLIP-S = w * max(cos(caption, video), 0) with w = 2.5, the video embedding being the mean of its
-L2-normalised CLIP frame embeddings (compute them with hf_vidcap.rewards.CLIPEmbedder.encode_video). With
+L2-normalised CLIP frame embeddings (compute them with hf_vidcap.encoders.CLIPEmbedder.encode_video). With
 `reference_captions`, RefCLIP-S: the harmonic mean of CLIP-S and the best caption-reference cosine (clipped at 0)."""
 
 _KWARGS_DESCRIPTION = """

@@ -7,7 +7,7 @@ import datasets
 import evaluate
 
 from hf_vidcap.metrics import generalized_zero_shot_accuracy, top_k_accuracy
-from hf_vidcap.rewards import CaptionClassifier, load_clip_embedder
+from hf_vidcap.encoders import CaptionClassifier, load_clip_embedder
 
 _CITATION = """@inproceedings{regen, title={ReGen: A good generative zero-shot video classifier should be rewarded},
   year={2023}}"""

@@ -104,7 +104,8 @@ def clip_dir(tmp_path_factory):
 
 
 def test_clip_modules_equal_the_library_functions(clip_dir):
-    from hf_vidcap.rewards import CLIPEmbedder, get_clip_score_reward
+    from hf_vidcap.encoders import CLIPEmbedder
+    from hf_vidcap.rewards import get_clip_score_reward
 
     embedder = CLIPEmbedder.from_pretrained(clip_dir)
     rng = np.random.default_rng(0)

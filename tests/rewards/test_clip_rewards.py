@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from hf_vidcap.rewards import CLIPEmbedder, get_clip_r_reward, get_clip_score_reward
+from hf_vidcap.encoders import CLIPEmbedder
+from hf_vidcap.rewards import get_clip_r_reward, get_clip_score_reward
 from hf_vidcap.testing import tiny_clip, tiny_clip_embedder, tiny_open_clip
 
 
