@@ -28,7 +28,13 @@ import torch
 
 from hf_vidcap import VideoBlip2Processor
 from hf_vidcap.captioning import make_generation_config, trim_at_eos
-from hf_vidcap.data import ShapesWorldConfig, VideoCaptionCollator, build_shapes_tokenizer, generate_shapes_dataset, load_shapes_dataset
+from hf_vidcap.data import (
+    ShapesWorldConfig,
+    VideoCaptionCollator,
+    build_shapes_tokenizer,
+    generate_shapes_dataset,
+    load_shapes_dataset,
+)
 from hf_vidcap.models import create_tiny_video_blip2
 from hf_vidcap.rewards import get_cider_d_reward
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer

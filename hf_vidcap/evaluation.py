@@ -196,8 +196,8 @@ def evaluate_captioner(
             similarity = text @ torch.nn.functional.normalize(videos, dim=-1).T
             results.update(retrieval_recall(similarity))
         if "zero_shot" in metrics:
-            from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
             from .encoders import CaptionClassifier
+            from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
 
             if label_column not in columns:
                 raise ValueError(f"the zero_shot metric needs the dataset's {label_column!r} column (class indices).")

@@ -46,7 +46,7 @@ class CLIPEmbedder:
         self.batch_size = batch_size
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, backend: str = "transformers", pretrained: str | None = None, **kwargs) -> "CLIPEmbedder":
+    def from_pretrained(cls, name_or_path: str, backend: str = "transformers", pretrained: str | None = None, **kwargs) -> CLIPEmbedder:
         """Load a CLIP checkpoint: a transformers repo id / directory, or an open_clip model name (+ ``pretrained``
         tag, or an ``hf-hub:`` name)."""
         if backend == "transformers":

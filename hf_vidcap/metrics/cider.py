@@ -124,7 +124,7 @@ class CiderD:
             self._keep_call_words()
 
     @classmethod
-    def from_corpus(cls, references: Iterable[Sequence[str]], n: int = 4, sigma: float = 6.0, **kwargs) -> "CiderD":
+    def from_corpus(cls, references: Iterable[Sequence[str]], n: int = 4, sigma: float = 6.0, **kwargs) -> CiderD:
         """Fixed document frequencies counted once over ``references`` (one list of captions per video)."""
         references = [list(refs) for refs in references]
         if not references:

@@ -6,6 +6,7 @@ from .blip2_video import (
     create_tiny_video_blip2,
     get_tiny_video_blip2_config,
 )
+from .checkpoints import PUBLISHED_PARAMETERS, SIGNIFICANT_DIGITS, checkpoint_config, stored_parameter_count
 from .git_video import (
     VideoGitConfig,
     VideoGitForCausalLM,
@@ -14,7 +15,6 @@ from .git_video import (
     create_tiny_video_git,
     get_tiny_video_git_config,
 )
-from .checkpoints import PUBLISHED_PARAMETERS, SIGNIFICANT_DIGITS, checkpoint_config, stored_parameter_count
 from .lora import LORA_TARGET_MODULES, get_default_lora_config
 from .ofa import OFAConfig, OFAForConditionalGeneration, OFAProcessor, build_ofa_tokenizer, convert_ofa_state_dict
 from .processing_video_caption import VideoCaptionProcessor

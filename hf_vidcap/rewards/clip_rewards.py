@@ -15,9 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..encoders.clip import load_clip_embedder, ref_clip_scores
+from ..encoders.clip import ref_clip_scores
 from ..metrics.clip_score import clip_s
 from ._contract import check_finite, check_frames, column, completion_text, video_keys
+
 
 class VideoEmbeddingCache:
     """Video embeddings by video id, from decoded frames or a precomputed column; each video encoded once.

@@ -47,7 +47,7 @@ class VideoBank:
         self.index = {v: i for i, v in enumerate(self.video_ids)}
 
     @classmethod
-    def from_frames(cls, embedder, videos: Sequence[tuple[object, np.ndarray]]) -> "VideoBank":
+    def from_frames(cls, embedder, videos: Sequence[tuple[object, np.ndarray]]) -> VideoBank:
         """Encode ``(video_id, frames)`` pairs with ``embedder.encode_video``."""
         videos = list(videos)
         if not videos:

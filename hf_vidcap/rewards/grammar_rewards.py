@@ -222,7 +222,7 @@ class GrammarDiscriminator(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str) -> "GrammarDiscriminator":
+    def from_pretrained(cls, name_or_path: str) -> GrammarDiscriminator:
         """Initialise from a CLIP checkpoint's text encoder (e.g. ``openai/clip-vit-base-patch16``)."""
         from transformers import AutoTokenizer, CLIPTextModel
 

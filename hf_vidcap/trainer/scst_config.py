@@ -9,6 +9,7 @@ from transformers import TrainingArguments
 
 from .baselines import BASELINES, get_baseline
 from .rollouts import ROLLOUTS, get_rollout
+
 SCALE_REWARDS = ("none", "group", "batch")
 NONFINITE_REWARDS = ("raise", "skip")
 

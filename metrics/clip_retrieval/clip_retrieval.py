@@ -4,12 +4,11 @@ A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewar
 """
 
 import evaluate
-
 import torch
 
+from hf_vidcap.encoders import load_clip_embedder
 from hf_vidcap.metrics import retrieval_recall
 from hf_vidcap.metrics.modules import video_text_metric_info
-from hf_vidcap.encoders import load_clip_embedder
 
 _CITATION = """@inproceedings{chaffin2024distinctive, title={Distinctive image captioning: leveraging ground truth
   captions in CLIP guided reinforcement learning}, author={Chaffin, Antoine and Kijak, Ewa and Claveau, Vincent},

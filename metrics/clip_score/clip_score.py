@@ -4,12 +4,11 @@ A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewar
 """
 
 import evaluate
-
 import torch
 
+from hf_vidcap.encoders import load_clip_embedder, ref_clip_scores
 from hf_vidcap.metrics import clip_s
 from hf_vidcap.metrics.modules import video_text_metric_info
-from hf_vidcap.encoders import load_clip_embedder, ref_clip_scores
 
 _CITATION = """@inproceedings{hessel2021clipscore, title={CLIPScore: A reference-free evaluation metric for image
   captioning}, author={Hessel, Jack and Holtzman, Ari and Forbes, Maxwell and Le Bras, Ronan and Choi, Yejin},

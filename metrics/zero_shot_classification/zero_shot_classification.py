@@ -6,8 +6,8 @@ A thin `evaluate` wrapper over `hf_vidcap.metrics`, the implementation the rewar
 import datasets
 import evaluate
 
-from hf_vidcap.metrics import generalized_zero_shot_accuracy, top_k_accuracy
 from hf_vidcap.encoders import CaptionClassifier, load_clip_embedder
+from hf_vidcap.metrics import generalized_zero_shot_accuracy, top_k_accuracy
 
 _CITATION = """@inproceedings{regen, title={ReGen: A good generative zero-shot video classifier should be rewarded},
   year={2023}}"""

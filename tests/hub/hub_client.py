@@ -142,10 +142,9 @@ def failure(shapes_dir, output_dir):
 
 
 def private(shapes_dir, output_dir):
+    from helpers import make_model_and_processor
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import RepositoryNotFoundError
-
-    from helpers import make_model_and_processor
 
     model, _ = make_model_and_processor(build_shapes_tokenizer())
     model.push_to_hub("alice/secret", private=True)

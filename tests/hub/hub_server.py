@@ -70,7 +70,7 @@ class HubServer:
         handler.endpoint = self.url
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         self.thread.start()
         return self
 

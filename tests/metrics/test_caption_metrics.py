@@ -10,6 +10,7 @@ import torch
 from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.meteor.meteor import Meteor
 from pycocoevalcap.rouge.rouge import Rouge
+from test_cider import CANDIDATES, REFERENCES
 
 from hf_vidcap.metrics import (
     JavaMetricUnavailableError,
@@ -28,8 +29,6 @@ from hf_vidcap.metrics import (
     vocabulary_size,
 )
 from hf_vidcap.metrics import java as java_metrics
-
-from test_cider import CANDIDATES, REFERENCES
 
 
 def _as_coco(candidates, references):

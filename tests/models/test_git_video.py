@@ -10,7 +10,12 @@ from transformers import AutoModelForCausalLM, GitConfig, GitForCausalLM
 
 from hf_vidcap import VideoGitForCausalLM, VideoGitProcessor
 from hf_vidcap.captioning import caption_token_logprobs, generate_captions, make_generation_config
-from hf_vidcap.models import convert_legacy_git_state_dict, create_tiny_video_git, get_default_lora_config, get_tiny_video_git_config
+from hf_vidcap.models import (
+    convert_legacy_git_state_dict,
+    create_tiny_video_git,
+    get_default_lora_config,
+    get_tiny_video_git_config,
+)
 
 
 def _model(tokenizer, seed=0, **kwargs):

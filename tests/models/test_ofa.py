@@ -8,7 +8,14 @@ import torch
 
 from hf_vidcap.captioning import caption_token_logprobs, generate_captions, make_generation_config
 from hf_vidcap.data.shapes import shapes_vocabulary
-from hf_vidcap.models import OFAConfig, OFAForConditionalGeneration, OFAProcessor, build_ofa_tokenizer, convert_ofa_state_dict, get_default_lora_config
+from hf_vidcap.models import (
+    OFAConfig,
+    OFAForConditionalGeneration,
+    OFAProcessor,
+    build_ofa_tokenizer,
+    convert_ofa_state_dict,
+    get_default_lora_config,
+)
 from hf_vidcap.models.ofa import location_token
 
 

@@ -40,8 +40,8 @@ def main():
         PartialState(backend="gloo")
 
     import torch
-
     from helpers import make_args, make_model_and_processor
+
     from hf_vidcap.data import build_shapes_tokenizer, load_shapes_dataset
     from hf_vidcap.trainer import VideoSCSTTrainer
 

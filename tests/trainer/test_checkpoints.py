@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from helpers import RecordingReward, make_args, make_model_and_processor
 from safetensors.torch import load_file
 
-from helpers import RecordingReward, make_args, make_model_and_processor
 from hf_vidcap.trainer import VideoSCSTTrainer
 
 
@@ -128,7 +128,7 @@ def test_a_corrupt_state_file_is_an_error_naming_the_file_and_the_checkpoint(tmp
     (checkpoint / "collator_state_rank0.json").write_text('{"rng": {"bit_generator": "PCG64", "state": ')  # cut short
     model, processor = make_model_and_processor(tokenizer)
     trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=shapes_dataset["train"], processing_class=processor)
-    with pytest.raises(CheckpointError, match=rf"collator_state_rank0.json is unreadable"):
+    with pytest.raises(CheckpointError, match=r"collator_state_rank0.json is unreadable"):
         trainer.train(resume_from_checkpoint=str(checkpoint))
     # Past the cheap checks (a file that parses but holds garbage), the loader's error still names file and checkpoint.
     (checkpoint / "collator_state_rank0.json").write_text('{"rng": 3}')

@@ -4,11 +4,10 @@ import math
 
 import pytest
 import torch
+from helpers import RecordingReward, make_args, make_model_and_processor
 
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 from hf_vidcap.trainer.baselines import compute_baselines, diversity_advantages, scale_advantages
-
-from helpers import RecordingReward, make_args, make_model_and_processor
 
 # ----------------------------------------------------------------------------------------------- pure functions
 
@@ -355,7 +354,7 @@ def test_frozen_vision_features_are_cached_across_epochs(tmp_path, tokenizer, sh
         model, processor = make_model_and_processor(tokenizer)
         model.vision_model.requires_grad_(False)
         calls = []
-        model.vision_model.register_forward_hook(lambda *a: calls.append(1))
+        model.vision_model.register_forward_hook(lambda *a, calls=calls: calls.append(1))
         args = make_args(tmp_path, max_steps=4, cache_video_features=cache, baseline="leave_one_out")
         trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=train, processing_class=processor)
         trainer.train()

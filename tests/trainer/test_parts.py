@@ -3,8 +3,8 @@ package), registered by name, validated by the config and used by the trainer; t
 
 import pytest
 import torch
-
 from helpers import RecordingReward, make_args, make_model_and_processor
+
 from hf_vidcap.trainer import (
     Baseline,
     SampleRollout,

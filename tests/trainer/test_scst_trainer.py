@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
-
 from helpers import RecordingReward, make_args, make_model_and_processor
+
 from hf_vidcap.rewards import get_cider_d_reward
 from hf_vidcap.trainer import VideoSCSTTrainer
 
