@@ -17,6 +17,16 @@ def unwrap_distributed(model):
     return model
 
 
+def peft_wrapper(model):
+    """The PEFT model behind accelerate/DDP wrappers, or None."""
+    model = unwrap_distributed(model)
+    return model if hasattr(model, "disable_adapter") and hasattr(model, "get_base_model") else None
+
+
+def is_peft_model(model) -> bool:
+    return peft_wrapper(model) is not None
+
+
 def unwrap_captioner(model):
     """The captioner behind accelerate/DDP and PEFT wrappers (LoRA layers stay injected in it)."""
     model = unwrap_distributed(model)

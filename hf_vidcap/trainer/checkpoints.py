@@ -18,6 +18,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 logger = logging.getLogger(__name__)
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -123,4 +125,65 @@ def load_checkpoint_file(path: str, loader: Callable[[str], Any]) -> Any:
         ) from error
 
 
-__all__ = ["CheckpointError", "checkpoint_problems", "list_checkpoints", "load_checkpoint_file", "read_json", "resolve_resume_checkpoint"]
+class CheckpointStateMixin:
+    """What `VideoSCSTTrainer` adds to a checkpoint (each process's reward states and frame-sampler state) and how
+    it resumes (the newest complete checkpoint; the sampler restored before the first batch)."""
+
+    def _reward_state_path(self, checkpoint: str) -> str:
+        # Online rewards update on each process's own batch: every process keeps (and restores) its own state.
+        return os.path.join(checkpoint, f"reward_states_rank{self.accelerator.process_index}.pt")
+
+    def _collator_state_path(self, checkpoint: str) -> str:
+        return os.path.join(checkpoint, f"collator_state_rank{self.accelerator.process_index}.json")
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        # Saved with the RNG states, before the Trainer writes trainer_state.json (its last file): a checkpoint with
+        # that file has these too (see checkpoints.checkpoint_problems).
+        super()._save_rng_state(output_dir)
+        states = {name: func.state_dict() for name, func in zip(self.reward_names, self.reward_funcs) if hasattr(func, "state_dict")}
+        if states:
+            torch.save(states, self._reward_state_path(output_dir))
+        # The frame sampler's state after the last batch trained on (the data loader has already collated the next).
+        sampling_state = self._sampling_state
+        if sampling_state is None and hasattr(self.data_collator, "state_dict"):
+            sampling_state = self.data_collator.state_dict()
+        if sampling_state is not None:
+            with open(self._collator_state_path(output_dir), "w", encoding="utf-8") as handle:
+                json.dump(sampling_state, handle)
+
+    def _load_collator_state(self, checkpoint: str) -> None:
+        # Before the first batch: the Trainer restores its own RNG states only after collating the first batch of
+        # the resumed epoch, and skips the already-trained batches of that epoch without collating them.
+        path = self._collator_state_path(checkpoint)
+        if hasattr(self.data_collator, "load_state_dict") and os.path.exists(path):  # absent in older checkpoints
+            load_checkpoint_file(path, lambda p: self.data_collator.load_state_dict(read_json(p)))
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        """[`Trainer.train`]; ``resume_from_checkpoint=True`` resumes from the newest *complete* checkpoint (an
+        incomplete newer one, left by a run killed while saving, is skipped with a warning naming it), and a given
+        checkpoint is checked first: a missing or truncated file is an error naming it."""
+        if resume_from_checkpoint:
+            resume_from_checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, self.args.output_dir, self.args.world_size)
+            self._load_collator_state(resume_from_checkpoint)
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def _load_optimizer_and_scheduler(self, checkpoint) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        stateful = {name: func for name, func in zip(self.reward_names, self.reward_funcs) if hasattr(func, "load_state_dict")}
+        if checkpoint is None or not stateful:
+            return
+        path = self._reward_state_path(checkpoint)
+        if not os.path.exists(path):
+            raise ValueError(
+                f"{checkpoint} has no saved state for the reward(s) {sorted(stateful)} ({os.path.basename(path)}); "
+                "resume with the rewards it was saved with, or start a new run."
+            )
+        # The states hold optimizer and RNG state written by this trainer (not arbitrary objects).
+        states = load_checkpoint_file(path, lambda p: torch.load(p, weights_only=False))
+        for name, func in stateful.items():
+            if name not in states:
+                raise ValueError(f"{path} has no state for reward {name!r} (it has {sorted(states)}).")
+            func.load_state_dict(states[name])
+
+
+__all__ = ["CheckpointError", "CheckpointStateMixin", "checkpoint_problems", "list_checkpoints", "load_checkpoint_file", "read_json", "resolve_resume_checkpoint"]

@@ -13,10 +13,53 @@ Shapes: B videos, K = ``num_generations`` captions per video, L tokens.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from transformers import GenerationConfig
 
 from ..captioning import generate_captions, make_generation_config
+
+
+@dataclass
+class Rollouts:
+    """The K captions drawn for every video of a batch, from one encoding; rows grouped by video (the K captions
+    of video b are rows b*K .. b*K+K-1). N = B * K."""
+
+    ids: torch.Tensor  # (N, L), trimmed after the end-of-sequence token
+    mask: torch.Tensor  # (N, L)
+    texts: list[str]  # (N,)
+    num_generations: int  # K
+    loss_visual: dict  # the visual input of the teacher-forced forward (video_embeds, frame_features or pixel_values)
+    greedy_ids: torch.Tensor | None = None  # (B, L'), when a baseline or a reward asked for the greedy captions
+    greedy_texts: list[str] | None = None  # (B,)
+
+    @property
+    def batch_size(self) -> int:
+        return self.ids.shape[0] // self.num_generations
+
+    @property
+    def group_ids(self) -> list[int]:
+        """Which video each row belongs to."""
+        return [b for b in range(self.batch_size) for _ in range(self.num_generations)]
+
+    def greedy_per_row(self, repeats: int) -> list[str]:
+        """Each video's greedy caption, repeated for its ``repeats`` rows."""
+        return [text for text in self.greedy_texts for _ in range(repeats)]
+
+
+@dataclass
+class Scores:
+    """Rewards of one step's rollouts (B, K) and of what the baseline and the loss terms compare them with."""
+
+    rewards: torch.Tensor  # (B, K) weighted sum of the reward functions
+    per_func: torch.Tensor  # (N, F) each function's value, NaN where it returned None
+    valid: torch.Tensor  # (B, K) usable rewards
+    greedy_rewards: torch.Tensor | None = None  # (B,) NaN where unusable
+    references: list[str] | None = None  # (B * G,) reference captions, when XE or weighted teacher forcing needs them
+    reference_ids: list[list[int]] | None = None
+    reference_rewards: torch.Tensor | None = None  # (B * G,) for weighted teacher forcing
+
 
 ROLLOUTS: dict[str, type[RolloutStrategy]] = {}
 
@@ -92,4 +135,4 @@ class BeamRollout(RolloutStrategy):
         )
 
 
-__all__ = ["ROLLOUTS", "BeamRollout", "RolloutStrategy", "SampleRollout", "get_rollout", "register_rollout"]
+__all__ = ["ROLLOUTS", "BeamRollout", "RolloutStrategy", "Rollouts", "SampleRollout", "Scores", "get_rollout", "register_rollout"]
