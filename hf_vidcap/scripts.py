@@ -31,6 +31,9 @@ class VideoScriptArguments:
     frame_differences (`str`, *optional*, defaults to `"none"`): motion input of the processor: ``"none"``,
         ``"append"`` (frames then their differences) or ``"replace"`` (see `VideoBlip2Processor`).
     max_eval_samples (`int`, *optional*): evaluate on at most this many samples.
+    reward_funcs (`list[str]`, *optional*, defaults to `["cider_d"]`): registered reward names or dotted paths
+        (`hf_vidcap.rewards.build_rewards`); weighted by ``reward_weights`` of `VideoSCSTConfig`.
+    reward_kwargs (`dict`, *optional*): each reward's arguments, keyed by its entry in ``reward_funcs``.
     """
 
     dataset_name: str = field(default="shapes", metadata={"help": "'shapes' or a datasets repo / local directory."})
@@ -51,6 +54,13 @@ class VideoScriptArguments:
     use_temporal_embedding: bool = field(default=False, metadata={"help": "Learned per-frame temporal embedding."})
     frame_differences: str = field(default="none", metadata={"help": "Motion input: 'none', 'append' or 'replace'."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many samples."})
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["cider_d"],
+        metadata={"help": "Rewards: registered names (hf_vidcap.rewards.REWARDS) or dotted paths to your callables."},
+    )
+    reward_kwargs: dict | None = field(
+        default=None, metadata={"help": "Arguments of each reward, by its name in reward_funcs (a YAML mapping)."}
+    )
 
     def __post_init__(self):
         if self.frame_differences not in ("none", "append", "replace"):

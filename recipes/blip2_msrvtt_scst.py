@@ -20,7 +20,7 @@ from trl import ModelConfig, TrlParser, get_peft_config
 from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor
 from hf_vidcap.data import ShapesWorldConfig, build_shapes_tokenizer, load_video_caption_dataset
 from hf_vidcap.models import create_tiny_video_blip2
-from hf_vidcap.rewards import get_cider_d_reward
+from hf_vidcap.rewards import build_rewards
 from hf_vidcap.scripts import VideoScriptArguments
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
@@ -83,8 +83,11 @@ def main(script_args, training_args, model_args):
             frame_differences=script_args.frame_differences,
         )
 
-    # Rewards: CIDEr-D with document frequencies fixed from the training references (SCST mode).
-    rewards = [get_cider_d_reward(train_dataset[training_args.references_column], training_args.references_column)]
+    # Rewards: named in the YAML (reward_funcs, reward_kwargs; weights in reward_weights). The default, cider_d,
+    # fixes its document frequencies on the training references (SCST mode).
+    rewards = build_rewards(
+        script_args.reward_funcs, script_args.reward_kwargs, train_dataset, training_args.references_column
+    )
 
     # Training
     trainer = VideoSCSTTrainer(

@@ -73,6 +73,17 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     for name, param in model.state_dict().items():
         torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
 
+    # Rewards come from the YAML / command line: names, arguments and weights.
+    overrides[overrides.index("--output_dir") + 1] = str(tmp_path / "two_rewards")
+    two = parser.parse_args_and_config(
+        ["--config", str(config), *overrides, "--reward_funcs", "cider_d", "bleu", "--reward_weights", "1.0", "0.5",
+         "--max_steps", "3", "--xe_warmup_steps", "2"]
+    )
+    trained_two = recipe.main(*two)
+    assert [f.__name__ for f in trained_two.reward_funcs] == ["cider_d", "bleu_4"]
+    assert trained_two.reward_weights.tolist() == [1.0, 0.5]
+    assert any("rewards/bleu_4/mean" in entry for entry in trained_two.state.log_history)
+
     # Same seed, same run: the model's random initialisation is seeded too.
     overrides[overrides.index("--output_dir") + 1] = str(tmp_path / "again")
     again = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))

@@ -38,8 +38,11 @@ from .grammar_rewards import (
     perturb_caption,
     train_grammar_discriminator,
 )
+from .registry import REWARDS, build_rewards
 
 __all__ = [
+    "REWARDS",
+    "build_rewards",
     "PERTURBATIONS",
     "GrammarDiscriminator",
     "TextEmbeddingDiscriminator",
