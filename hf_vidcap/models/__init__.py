@@ -6,6 +6,7 @@ from .blip2_video import (
     create_tiny_video_blip2,
     get_tiny_video_blip2_config,
 )
+from .captioner import VideoCaptionerMixin, check_video_captioner
 from .checkpoints import PUBLISHED_PARAMETERS, SIGNIFICANT_DIGITS, checkpoint_config, stored_parameter_count
 from .git_video import (
     VideoGitConfig,
@@ -22,6 +23,8 @@ from .processing_video_caption import VideoCaptionProcessor
 register_auto_classes()
 
 __all__ = [
+    "VideoCaptionerMixin",
+    "check_video_captioner",
     "OFAConfig",
     "OFAForConditionalGeneration",
     "OFAProcessor",

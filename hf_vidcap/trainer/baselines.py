@@ -19,30 +19,7 @@ from __future__ import annotations
 
 import torch
 
-BASELINES: dict[str, type[Baseline]] = {}
-
-
-def register_baseline(name: str):
-    """Class decorator: make a `Baseline` subclass available as ``baseline=name``."""
-
-    def register(cls: type[Baseline]) -> type[Baseline]:
-        if not (isinstance(cls, type) and issubclass(cls, Baseline)):
-            raise TypeError(f"register_baseline({name!r}) decorates Baseline subclasses, got {cls!r}.")
-        cls.name = name
-        BASELINES[name] = cls
-        return cls
-
-    return register
-
-
-def get_baseline(name: str) -> Baseline:
-    """The registered baseline called ``name``."""
-    if name not in BASELINES:
-        raise ValueError(
-            f"baseline ({name!r}) must be one of {list(BASELINES)}; add your own with "
-            "hf_vidcap.trainer.register_baseline."
-        )
-    return BASELINES[name]()
+from .registry import PartRegistry
 
 
 class Baseline:
@@ -78,6 +55,11 @@ class Baseline:
         """``(baselines, valid)``, both (B, K). ``valid`` (B, K) marks the captions whose reward is usable; return
         it with False added where a baseline is unusable (those captions drop out of the loss)."""
         raise NotImplementedError
+
+
+BASELINES = PartRegistry("baseline", Baseline)
+register_baseline = BASELINES.register
+get_baseline = BASELINES.create  # an instance of the baseline registered under a name
 
 
 @register_baseline("greedy")

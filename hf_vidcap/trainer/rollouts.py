@@ -19,6 +19,7 @@ import torch
 from transformers import GenerationConfig
 
 from ..captioning import generate_captions, make_generation_config
+from .registry import PartRegistry
 
 
 @dataclass
@@ -61,31 +62,6 @@ class Scores:
     reference_rewards: torch.Tensor | None = None  # (B * G,) for weighted teacher forcing
 
 
-ROLLOUTS: dict[str, type[RolloutStrategy]] = {}
-
-
-def register_rollout(name: str):
-    """Class decorator: make a `RolloutStrategy` subclass available as ``rollout=name``."""
-
-    def register(cls: type[RolloutStrategy]) -> type[RolloutStrategy]:
-        if not (isinstance(cls, type) and issubclass(cls, RolloutStrategy)):
-            raise TypeError(f"register_rollout({name!r}) decorates RolloutStrategy subclasses, got {cls!r}.")
-        cls.name = name
-        ROLLOUTS[name] = cls
-        return cls
-
-    return register
-
-
-def get_rollout(name: str) -> RolloutStrategy:
-    """The registered rollout strategy called ``name``."""
-    if name not in ROLLOUTS:
-        raise ValueError(
-            f"rollout ({name!r}) must be one of {list(ROLLOUTS)}; add your own with hf_vidcap.trainer.register_rollout."
-        )
-    return ROLLOUTS[name]()
-
-
 class RolloutStrategy:
     """Draws K captions per video. Override `generation_config` (a `generate` setting) or `generate` (anything)."""
 
@@ -104,6 +80,11 @@ class RolloutStrategy:
         """``(ids, mask)`` of shape (B * K, L), grouped by video (the K captions of video b are rows b*K .. b*K+K-1),
         trimmed after the end-of-sequence token, for the visual inputs ``video_embeds`` (B, ...)."""
         return generate_captions(captioner, processor, video_embeds, generation_config)
+
+
+ROLLOUTS = PartRegistry("rollout", RolloutStrategy)
+register_rollout = ROLLOUTS.register
+get_rollout = ROLLOUTS.create  # an instance of the rollout registered under a name
 
 
 @register_rollout("sample")

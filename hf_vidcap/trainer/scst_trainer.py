@@ -27,6 +27,7 @@ from ..captioning import (
 )
 from ..data.collator import VideoCaptionCollator, is_empty_batch
 from ..evaluation import evaluate_captioner
+from ..models.captioner import VideoCaptionerMixin
 from .baselines import compute_baselines, diversity_advantages, get_baseline, scale_advantages
 from .checkpoints import CheckpointStateMixin
 from .losses import policy_loss
@@ -131,6 +132,12 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         if processing_class is None:
             raise ValueError("processing_class is required: pass the model's VideoBlip2Processor.")
         model = self._prepare_model(model, args, peft_config)
+        if not isinstance(unwrap_captioner(model), VideoCaptionerMixin):
+            raise TypeError(
+                f"{type(unwrap_captioner(model)).__name__} does not follow the captioner contract: inherit "
+                "hf_vidcap.models.VideoCaptionerMixin, implement what it lists, and check it with "
+                "hf_vidcap.models.check_video_captioner(model, processor)."
+            )
         self.reward_funcs, self.reward_names, self.reward_weights = check_reward_funcs(reward_funcs, args.reward_weights)
         collator_settings = dict(
             num_frames=args.num_frames,

@@ -14,15 +14,8 @@ class _VisualPath(torch.nn.Module):
 
     def __init__(self, captioner):
         super().__init__()
-        if hasattr(captioner, "visual_modules"):  # models whose language model is not one child (GIT, OFA)
-            for name, child in captioner.visual_modules().items():
-                self.add_module(name, child)
-            return
-        for name, child in captioner.named_children():
-            if name != "language_model":
-                self.add_module(name, child)
-        for name, parameter in captioner.named_parameters(recurse=False):
-            self.register_parameter(name, parameter)
+        for name, child in captioner.visual_modules().items():
+            self.add_module(name, child)
 
 
 class VisualInputsMixin:
@@ -31,12 +24,8 @@ class VisualInputsMixin:
     def _visual_trainability(self) -> tuple[bool, bool]:
         """(vision tower frozen, whole visual path frozen) of the captioner."""
         captioner = unwrap_captioner(self.model)
-        vision = getattr(captioner, "vision_model", None)
-        vision_frozen = vision is not None and not any(p.requires_grad for p in vision.parameters())
-        if hasattr(captioner, "visual_modules"):
-            visual = [p for module in captioner.visual_modules().values() for p in module.parameters()]
-        else:
-            visual = [p for name, p in captioner.named_parameters() if not name.startswith("language_model.")]
+        vision_frozen = not any(p.requires_grad for p in captioner.vision_model.parameters())
+        visual = [p for module in captioner.visual_modules().values() for p in module.parameters()]
         visual_frozen = not any(p.requires_grad for p in visual)
         return vision_frozen, visual_frozen
 
@@ -54,11 +43,6 @@ class VisualInputsMixin:
             raise ValueError(
                 "cache_video_features needs a frozen vision tower (its outputs are reused across epochs); freeze "
                 "model.vision_model (requires_grad_(False)), use LoRA on the language model, or turn the cache off."
-            )
-        if not visual_frozen and not hasattr(unwrap_captioner(self.model), "get_frame_features"):
-            raise ValueError(
-                "cache_video_features with a trainable Q-Former needs a model with get_frame_features; freeze the "
-                "whole visual path or turn the cache off."
             )
 
     def _disk_cache(self, kind: str):
@@ -128,7 +112,7 @@ class VisualInputsMixin:
                 with torch.no_grad():
                     video_embeds = captioner.get_video_embeds(pixel_values)
             return video_embeds, {"video_embeds": video_embeds}
-        if vision_frozen and hasattr(captioner, "get_frame_features"):
+        if vision_frozen:
             # Frozen vision tower, trainable Q-Former: the tower runs once; the Q-Former runs again with grad in
             # the loss forward (through the wrapped model, so DDP sees it).
             if keys is not None:

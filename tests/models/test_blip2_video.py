@@ -149,7 +149,7 @@ def test_bad_inputs(tokenizer):
         model.get_video_embeds(torch.randn(1, 6, 3, 32, 32))
     with pytest.raises(ValueError, match=r"\(B, T, C, H, W\)"):
         model.get_video_embeds(torch.randn(3, 32, 32))
-    with pytest.raises(ValueError, match="either pixel_values or video_embeds"):
+    with pytest.raises(ValueError, match="pass one of pixel_values, video_embeds or frame_features, not pixel_values and video_embeds"):
         model(pixel_values=torch.randn(1, 2, 3, 32, 32), video_embeds=torch.randn(1, 4, 32), input_ids=torch.ones(1, 5, dtype=torch.long))
     with pytest.raises(ValueError, match="frame_fusion"):
         VideoBlip2Config(frame_fusion="mean")

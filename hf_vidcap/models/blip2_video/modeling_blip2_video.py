@@ -12,10 +12,11 @@ from transformers import initialization as init
 from transformers.models.blip_2.modeling_blip_2 import BaseModelOutputWithVisionQformerOutputs
 from transformers.utils.generic import can_return_tuple
 
+from ..captioner import VideoCaptionerMixin
 from .configuration_blip2_video import VideoBlip2Config
 
 
-class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
+class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditionalGeneration):
     r"""
     [`Blip2ForConditionalGeneration`] for ``pixel_values`` of shape (B, T, C, H, W). ``config.frame_fusion``
     chooses between the two designs below (``"concat_patches"``, the default, and ``"per_frame_queries"``:
@@ -182,20 +183,8 @@ class VideoBlip2ForConditionalGeneration(Blip2ForConditionalGeneration):
             Precomputed vision-tower outputs (`get_frame_features`) instead of ``pixel_values``: the Q-Former and
             the projection run (with gradients), the vision tower does not.
         """
-        if captions_per_video < 1:
-            raise ValueError(f"captions_per_video ({captions_per_video}) must be >= 1.")
-        if frame_features is not None:
-            if pixel_values is not None or video_embeds is not None:
-                raise ValueError("Pass one of pixel_values, frame_features or video_embeds.")
-            video_embeds = self.get_video_embeds(frame_features=frame_features)
-        if captions_per_video > 1:
-            if video_embeds is None and pixel_values is not None:
-                video_embeds, pixel_values = self.get_video_embeds(pixel_values), None
-            if video_embeds is not None:
-                video_embeds = video_embeds.repeat_interleave(captions_per_video, dim=0)
+        pixel_values, video_embeds = self.resolve_visual_inputs(pixel_values, video_embeds, frame_features, captions_per_video)
         if video_embeds is not None:
-            if pixel_values is not None:
-                raise ValueError("Pass either pixel_values or video_embeds, not both.")
             kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithVisionQformerOutputs(pooler_output=video_embeds)}
         elif pixel_values is None and kwargs.get("mm_encoder_outputs") is None:
             raise ValueError("forward needs pixel_values (B, T, C, H, W) or video_embeds (B, Q, D_lm).")

@@ -18,6 +18,7 @@ from transformers.utils.generic import can_return_tuple, merge_with_config_defau
 from transformers.utils.output_capturing import capture_outputs
 
 from ..cache_compat import cache_kwargs, output_cache, resolve_cache
+from ..captioner import VideoCaptionerMixin
 from .configuration_git_video import VideoGitConfig
 
 # transformers 4.x named the temporal embedding ``img_temperal_embedding``; 5.x ``img_temporal_embedding``.
@@ -137,7 +138,7 @@ class VideoGitModel(GitModel):
         return BaseModelOutputWithPast(last_hidden_state=outputs.last_hidden_state, **cache_kwargs(output_cache(outputs)))
 
 
-class VideoGitForCausalLM(GitForCausalLM):
+class VideoGitForCausalLM(VideoCaptionerMixin, GitForCausalLM):
     r"""
     [`GitForCausalLM`] for ``pixel_values`` of shape (B, T, C, H, W), with two frame-fusion modes
     (``config.frame_fusion``: ``"concat"`` as transformers' GIT, ``"mean"`` as ReGen), precomputed ``video_embeds``
@@ -208,16 +209,7 @@ class VideoGitForCausalLM(GitForCausalLM):
         text rows); each video is encoded once. The key/value cache is accepted as ``cache`` or, as before
         transformers 5.24, ``past_key_values``.
         """
-        given = [x is not None for x in (pixel_values, frame_features, video_embeds)]
-        if sum(given) > 1:
-            raise ValueError("pass one of pixel_values, frame_features or video_embeds.")
-        if captions_per_video < 1:
-            raise ValueError(f"captions_per_video ({captions_per_video}) must be >= 1.")
-        if frame_features is not None or (captions_per_video > 1 and pixel_values is not None):
-            video_embeds = self.get_video_embeds(pixel_values, frame_features=frame_features)
-            pixel_values = None
-        if video_embeds is not None and captions_per_video > 1:
-            video_embeds = video_embeds.repeat_interleave(captions_per_video, dim=0)
+        pixel_values, video_embeds = self.resolve_visual_inputs(pixel_values, video_embeds, frame_features, captions_per_video)
         outputs = self.git(
             input_ids=input_ids,
             attention_mask=attention_mask,

@@ -24,6 +24,7 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
 from transformers.utils.generic import can_return_tuple
 
 from ..cache_compat import cache_kwargs, output_cache, resolve_cache
+from ..captioner import VideoCaptionerMixin
 from .configuration_ofa import RESNET_LAYERS, OFAConfig
 
 
@@ -401,7 +402,7 @@ class OFAModel(OFAPreTrainedModel):
         self.shared = self.encoder.embed_tokens = self.decoder.embed_tokens = value
 
 
-class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
+class OFAForConditionalGeneration(VideoCaptionerMixin, OFAPreTrainedModel, GenerationMixin):
     r"""
     OFA as a video captioner: ``pixel_values`` (B, T, 3, H, W) or (B, 3, H, W) go through the ResNet stem; the frames'
     patches enter the encoder as image tokens (``config.frame_fusion``: all frames' patches, or their mean) before
@@ -506,18 +507,16 @@ class OFAForConditionalGeneration(OFAPreTrainedModel, GenerationMixin):
         self, input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, pixel_values, video_embeds,
         frame_features, encoder_outputs, past_key_values, labels, use_cache, captions_per_video,
     ) -> tuple[Seq2SeqLMOutput, torch.Tensor]:
-        if sum(x is not None for x in (pixel_values, video_embeds, frame_features)) > 1:
-            raise ValueError("pass one of pixel_values, video_embeds or frame_features.")
-        if captions_per_video < 1:
-            raise ValueError(f"captions_per_video ({captions_per_video}) must be >= 1.")
+        # The encoder reads the prompt with the video: it runs once per video, and its outputs are repeated K times.
+        pixel_values, video_embeds = self.resolve_visual_inputs(pixel_values, video_embeds, frame_features, captions_per_video, repeat=False)
         if labels is not None and decoder_input_ids is None:
             start = torch.full_like(labels[:, :1], self.config.decoder_start_token_id)
             decoder_input_ids = torch.cat([start, labels[:, :-1].masked_fill(labels[:, :-1] == -100, self.config.pad_token_id)], dim=1)
         if encoder_outputs is None:
             if input_ids is None:
                 raise ValueError("forward needs input_ids (the prompt) or encoder_outputs.")
-            if pixel_values is not None or frame_features is not None:
-                video_embeds = self.get_video_embeds(pixel_values, frame_features=frame_features)
+            if pixel_values is not None:
+                video_embeds = self.get_video_embeds(pixel_values)
             if captions_per_video > 1 and video_embeds is not None and input_ids.shape[0] == video_embeds.shape[0] * captions_per_video:
                 # The prompt rows are grouped by video: encode each video once with its first row.
                 input_ids = input_ids[::captions_per_video]
