@@ -9,7 +9,9 @@ A captioner is a `PreTrainedModel` that inherits `VideoCaptionerMixin` and provi
 - ``get_video_embeds(pixel_values=None, frame_features=None)``: the visual tokens (B, V, D) the text model reads;
 - ``vision_model`` (the tower) and ``visual_modules()`` (everything that turns frames into visual tokens);
 - ``forward(..., pixel_values= | video_embeds= | frame_features=, captions_per_video=K)``: text rows grouped by
-  video, K per video, each video encoded once (the mixin's `resolve_visual_inputs` does the shared part);
+  video, K per video, each video encoded once (the mixin's `resolve_visual_inputs` does the shared part); the
+  visual tokens are those of ``get_video_embeds`` whichever input is given, so a subclass that overrides it changes
+  every path (`check_video_captioner` compares them);
 - ``generate(pixel_values=None, input_ids=None, video_embeds=None, **generate_kwargs)``: ``input_ids`` is the
   processor's prefix (``processor.prefix_ids()``).
 
@@ -31,7 +33,7 @@ class VideoCaptionerMixin:
         modules = {name: child for name, child in self.named_children() if name != "language_model"}
         own = dict(self.named_parameters(recurse=False))
         if own:
-            modules["parameters"] = nn.ParameterDict(own)
+            modules["own_parameters"] = nn.ParameterDict(own)
         return modules
 
     def resolve_visual_inputs(

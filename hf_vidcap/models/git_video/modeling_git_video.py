@@ -210,6 +210,9 @@ class VideoGitForCausalLM(VideoCaptionerMixin, GitForCausalLM):
         transformers 5.24, ``past_key_values``.
         """
         pixel_values, video_embeds = self.resolve_visual_inputs(pixel_values, video_embeds, frame_features, captions_per_video)
+        if pixel_values is not None:
+            # Through this class's get_video_embeds, so that a subclass overriding it is used on every path.
+            video_embeds, pixel_values = self.get_video_embeds(pixel_values), None
         outputs = self.git(
             input_ids=input_ids,
             attention_mask=attention_mask,
