@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import torch
+from accelerate.utils import gather_object
 from transformers import Trainer, TrainerCallback
 from trl.models.utils import unwrap_model_for_generation
 
@@ -26,7 +27,7 @@ from ..captioning import (
     unwrap_captioner,
 )
 from ..data.collator import VideoCaptionCollator, is_empty_batch
-from ..evaluation import evaluate_captioner
+from ..evaluation import generate_for_dataset, score_captions
 from ..models.captioner import VideoCaptionerMixin
 from .baselines import compute_baselines, diversity_advantages, get_baseline, scale_advantages
 from .checkpoints import CheckpointStateMixin
@@ -513,19 +514,28 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate needs an eval_dataset (pass it to the trainer or to evaluate).")
+        # Each process captions a contiguous shard; the captions and references are gathered in dataset order and
+        # every process scores the whole split (CIDEr-D's document frequencies need all of it).
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        shard = dataset.shard(num_shards=world, index=rank, contiguous=True) if world > 1 else dataset
         # Under ZeRO-3 the parameters are gathered for decoding (a no-op otherwise).
         with unwrap_model_for_generation(self.model_wrapped, self.accelerator) as unwrapped:
-            scores, _ = evaluate_captioner(
+            captions, columns = generate_for_dataset(
                 unwrapped,
                 self.processing_class,
-                dataset,
+                shard,
                 self.eval_data_collator,
-                references_column=self.args.references_column,
                 batch_size=self.args.per_device_eval_batch_size,
                 num_beams=self.args.eval_num_beams,
                 max_new_tokens=self.args.max_completion_length,
-                show_progress=not self.args.disable_tqdm,
+                show_progress=not self.args.disable_tqdm and self.is_local_process_zero(),
             )
+        if len(shard) and self.args.references_column not in columns:
+            raise ValueError(f"the eval dataset has no {self.args.references_column!r} column of reference captions; set references_column.")
+        references = columns.get(self.args.references_column, [])
+        if world > 1:
+            captions, references = gather_object(captions), gather_object(references)
+        scores = score_captions(captions, references, ("cider_d", "bleu"))
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in scores.items()}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)

@@ -31,6 +31,7 @@ def main():
     parser.add_argument("--save_steps", type=int, default=0, help="0: no checkpoints")
     parser.add_argument("--kill_during_save", type=int, default=0, help="rank 1 dies while writing checkpoint-N")
     parser.add_argument("--resume", action="store_true", help="resume_from_checkpoint=True")
+    parser.add_argument("--evaluate_first", action="store_true", help="evaluate 5 validation videos before training")
     cli = parser.parse_args()
 
     from accelerate import PartialState
@@ -45,7 +46,8 @@ def main():
     from hf_vidcap.data import build_shapes_tokenizer, load_shapes_dataset
     from hf_vidcap.trainer import VideoSCSTTrainer
 
-    dataset = load_shapes_dataset(cli.data)["train"].select(range(8))
+    splits = load_shapes_dataset(cli.data)
+    dataset = splits["train"].select(range(8))
     model, processor = make_model_and_processor(build_shapes_tokenizer())
     if not cli.trainable_vision:
         model.vision_model.requires_grad_(False)
@@ -88,6 +90,16 @@ def main():
         dataloader_drop_last=True, **extra,
     )
     trainer = KilledDuringSave(model, distinct_words, args, train_dataset=dataset, processing_class=processor)
+    # 5 videos: the two processes caption uneven shards (3 and 2), gathered before scoring.
+    eval_metrics, eval_rows = None, None
+    if cli.evaluate_first:
+        from accelerate.utils import gather_object
+
+        collate, seen = trainer.eval_data_collator, []
+        trainer.eval_data_collator = lambda rows: seen.extend(rows) or collate(rows)
+        eval_metrics = trainer.evaluate(splits["validation"].select(range(5)))
+        trainer.eval_data_collator = collate
+        eval_rows = gather_object([len(seen)])  # videos captioned by each process
     trainer.train(resume_from_checkpoint=True if cli.resume else None)
     state = trainer.accelerator.state
     if trainer.is_world_process_zero():
@@ -98,7 +110,7 @@ def main():
         torch.save({k: v.detach().float().cpu() for k, v in params.items()}, os.path.join(cli.out, "params.pt"))
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         with open(os.path.join(cli.out, "result.json"), "w") as handle:
-            json.dump({"losses": losses, "num_processes": state.num_processes, "distributed_type": str(state.distributed_type), "global_step": trainer.state.global_step}, handle)
+            json.dump({"losses": losses, "num_processes": state.num_processes, "distributed_type": str(state.distributed_type), "global_step": trainer.state.global_step, "eval": eval_metrics, "eval_rows": eval_rows}, handle)
     elif cli.zero_stage == 3:
         trainer.accelerator.get_state_dict(trainer.model_wrapped)  # a collective: every rank takes part
     if torch.distributed.is_initialized():

@@ -29,7 +29,10 @@ def _run(command, out):
 @pytest.fixture(scope="module")
 def single(shapes_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("single")
-    return _run([sys.executable, str(RUNNER), "--data", str(shapes_dir), "--out", str(out), "--per_device_batch", "4", "--trainable_vision"], out)
+    return _run(
+        [sys.executable, str(RUNNER), "--data", str(shapes_dir), "--out", str(out), "--per_device_batch", "4", "--trainable_vision", "--evaluate_first"],
+        out,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +52,16 @@ def test_two_processes_match_one_process(shapes_dir, tmp_path, single, initial, 
     zero = ["--zero_stage", launcher[-1]] if "--use_deepspeed" in launcher else []
     result, params = _run(
         [*ACCELERATE, *launcher, str(RUNNER), "--data", str(shapes_dir), "--out", str(tmp_path), "--per_device_batch", "2",
-         "--trainable_vision", *zero],
+         "--trainable_vision", "--evaluate_first", *zero],
         tmp_path,
     )
     expected_result, expected = single
     assert result["num_processes"] == 2 and expected_result["num_processes"] == 1
     assert result["distributed_type"].endswith("DEEPSPEED" if zero else "MULTI_CPU")
     assert result["losses"] == pytest.approx(expected_result["losses"], rel=1e-5)
+    # Evaluation split over the two processes (uneven shards, gathered) scores exactly as one process does.
+    assert result["eval"] == expected_result["eval"] and set(result["eval"]) >= {"eval_cider_d", "eval_bleu_4"}
+    assert expected_result["eval_rows"] == [5] and result["eval_rows"] == [3, 2]
     assert sorted(params) == sorted(expected)
     for name, value in expected.items():
         moved = (value - initial[name]).abs().max()
