@@ -133,12 +133,6 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         if processing_class is None:
             raise ValueError("processing_class is required: pass the model's VideoBlip2Processor.")
         model = self._prepare_model(model, args, peft_config)
-        if not isinstance(unwrap_captioner(model), VideoCaptionerMixin):
-            raise TypeError(
-                f"{type(unwrap_captioner(model)).__name__} does not follow the captioner contract: inherit "
-                "hf_vidcap.models.VideoCaptionerMixin, implement what it lists, and check it with "
-                "hf_vidcap.models.check_video_captioner(model, processor)."
-            )
         self.reward_funcs, self.reward_names, self.reward_weights = check_reward_funcs(reward_funcs, args.reward_weights)
         collator_settings = dict(
             num_frames=args.num_frames,
@@ -203,6 +197,12 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             from transformers import AutoModelForImageTextToText
 
             model = AutoModelForImageTextToText.from_pretrained(model)
+        if not isinstance(unwrap_captioner(model), VideoCaptionerMixin):
+            raise TypeError(
+                f"{type(unwrap_captioner(model)).__name__} does not follow the captioner contract: inherit "
+                "hf_vidcap.models.VideoCaptionerMixin, implement what it lists, and check it with "
+                "hf_vidcap.models.check_video_captioner(model, processor)."
+            )
         # Without PEFT, the KL reference is a frozen copy of the initial policy (with PEFT: adapters disabled).
         self.ref_model = None
         if args.beta > 0 and peft_config is None and not is_peft_model(model):
