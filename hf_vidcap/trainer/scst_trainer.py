@@ -498,13 +498,13 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
                 f"xe_learning_rate needs a LambdaLR-based lr_scheduler_type, got {type(scheduler).__name__}; "
                 "leave xe_learning_rate unset or choose e.g. 'linear', 'cosine' or 'constant'."
             )
+        # A new LambdaLR over the same optimizer, each factor scaled before the switch; built (rather than patched)
+        # so that it applies step 0's factor itself. Its base rates are the groups' initial_lr set by the first.
         ratio, switch = self.args.xe_learning_rate / self.args.learning_rate, self.args.xe_warmup_steps
-        scheduler.lr_lambdas = [_xe_scaled_lambda(f, ratio, switch) for f in scheduler.lr_lambdas]
-        # LambdaLR applied the unscaled factor at construction; re-apply step 0's.
-        for group, base_lr, f in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
-            group["lr"] = base_lr * f(scheduler.last_epoch)
-        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
-        return scheduler
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+            scheduler.optimizer, [_xe_scaled_lambda(f, ratio, switch) for f in scheduler.lr_lambdas]
+        )
+        return self.lr_scheduler
 
     # ------------------------------------------------------------------------------------------- evaluation / logging
 
