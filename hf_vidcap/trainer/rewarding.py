@@ -58,6 +58,30 @@ def _reward_name(func) -> str:
     return getattr(func, "__name__", None) or type(func).__name__
 
 
+def _checked_reward_value(name: str, value, completion: str, sample, skip_nonfinite: bool) -> float | None:
+    """One reward value as a float, or None for a non-finite one to skip; errors name the reward, the completion and
+    the sample."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"reward function {name!r} returned {value!r} ({type(value).__name__}) for completion {completion!r} of "
+            f"sample {sample!r}; a reward is a float, or None when it does not apply."
+        )
+    if not math.isfinite(value):
+        if skip_nonfinite:
+            return None
+        raise ValueError(
+            f"reward function {name!r} returned {value} for completion {completion!r} of sample {sample!r}; rewards "
+            "must be finite (return None when a reward does not apply, or set nonfinite_rewards='skip' to drop such "
+            "captions)."
+        )
+    if abs(value) > MAX_ABS_REWARD:
+        raise ValueError(
+            f"reward function {name!r} returned {value} for completion {completion!r} of sample {sample!r}; rewards "
+            f"are combined in float32 and must stay within +-{MAX_ABS_REWARD:g}: rescale the reward (or its weight)."
+        )
+    return float(value)
+
+
 class RewardScoringMixin:
     """Reward calls of `VideoSCSTTrainer`: ``reward_funcs``, ``reward_names``, ``reward_weights`` are set by it."""
 
@@ -125,34 +149,15 @@ class RewardScoringMixin:
                     f"reward function {self.reward_names[j]!r} returned {len(values)} values for {num} completions; "
                     "it must return one value (or None) per completion."
                 )
+            samples, skip = repeated.get(self.args.id_column, group_ids), self.args.nonfinite_rewards == "skip"
             for i, value in enumerate(values):
                 if value is None:
                     continue
-                if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
-                    sample = repeated.get(self.args.id_column, group_ids)[i]
-                    raise TypeError(
-                        f"reward function {self.reward_names[j]!r} returned {value!r} ({type(value).__name__}) for "
-                        f"completion {completions[i]!r} of sample {sample!r}; a reward is a float, or None when it does "
-                        "not apply."
-                    )
-                if math.isfinite(value) and abs(value) > MAX_ABS_REWARD:
-                    sample = repeated.get(self.args.id_column, group_ids)[i]
-                    raise ValueError(
-                        f"reward function {self.reward_names[j]!r} returned {value} for completion {completions[i]!r} of "
-                        f"sample {sample!r}; rewards are combined in float32 and must stay within +-{MAX_ABS_REWARD:g}: "
-                        "rescale the reward (or its weight)."
-                    )
-                if not math.isfinite(value):
-                    if self.args.nonfinite_rewards == "skip":
-                        valid[i] = False
-                        continue
-                    sample = repeated.get(self.args.id_column, group_ids)[i]
-                    raise ValueError(
-                        f"reward function {self.reward_names[j]!r} returned {value} for completion {completions[i]!r} "
-                        f"of sample {sample!r}; rewards must be finite (return None when a reward does not apply, or "
-                        "set nonfinite_rewards='skip' to drop such captions)."
-                    )
-                per_func[i, j] = float(value)
+                checked = _checked_reward_value(self.reward_names[j], value, completions[i], samples[i], skip)
+                if checked is None:
+                    valid[i] = False
+                else:
+                    per_func[i, j] = checked
         applicable = ~per_func.isnan()
         if not (applicable.any(dim=1) | ~valid).all():
             i = int((~applicable.any(dim=1) & valid).nonzero()[0])
