@@ -39,6 +39,8 @@ install: $(STAMP)
 # The main job on the offline default: synthetic shapes world, tiny BLIP-2 video model, XE warm-up, SCST,
 # evaluation, checkpoint, before/after table.
 demo: $(STAMP)
+	$(VENV)/bin/python -m hf_vidcap.models.tiny_checkpoints video_blip2 outputs/tiny_video_blip2_shapes \
+		--num_frames 8 --frame_differences append
 	$(VENV)/bin/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml \
 		recipes/blip2_msrvtt_scst.py --config recipes/configs/blip2/shapes_tiny_scst.yaml
 

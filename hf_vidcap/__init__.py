@@ -11,6 +11,8 @@ import importlib
 from . import models  # noqa: F401  (registers the Auto classes)
 from .evaluation import evaluate_captioner
 from .models import (
+    AutoModelForVideoCaptioning,
+    AutoVideoCaptionProcessor,
     OFAConfig,
     OFAForConditionalGeneration,
     OFAProcessor,
@@ -39,6 +41,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "AutoModelForVideoCaptioning",
+    "AutoVideoCaptionProcessor",
     "OFAConfig",
     "OFAForConditionalGeneration",
     "OFAProcessor",

@@ -24,12 +24,11 @@ class VideoScriptArguments:
     shapes_dir (`str`, *optional*, defaults to `"data/shapes"`): where the shapes world is generated.
     shapes_num_train / shapes_num_validation / shapes_num_test (`int`): shapes-world split sizes.
     shapes_seed (`int`, *optional*, defaults to `0`): shapes-world seed.
-    tiny_model (`bool`, *optional*, defaults to `False`): build a tiny random VideoBlip2 over the dataset's own
-        tokenizer instead of loading ``model_name_or_path`` (offline demo and benchmark).
-    prompt (`str`, *optional*, defaults to `"a video of"`): text every caption continues.
-    use_temporal_embedding (`bool`, *optional*, defaults to `False`): add a learned per-frame embedding.
-    frame_differences (`str`, *optional*, defaults to `"none"`): motion input of the processor: ``"none"``,
-        ``"append"`` (frames then their differences) or ``"replace"`` (see `VideoBlip2Processor`).
+    prompt (`str`, *optional*): text every caption continues; unset keeps the checkpoint processor's prompt.
+    frame_differences (`str`, *optional*): motion input of the processor: ``"none"``, ``"append"`` (frames then
+        their differences) or ``"replace"`` (see `VideoCaptionProcessor`); unset keeps the checkpoint's.
+    model_config_overrides (`dict`, *optional*): fields of the model's config to change on loading (e.g.
+        ``{use_temporal_embedding: true}`` for a BLIP-2 image checkpoint); a field the config lacks is an error.
     max_eval_samples (`int`, *optional*): evaluate on at most this many samples.
     reward_funcs (`list[str]`, *optional*, defaults to `["cider_d"]`): registered reward names or dotted paths
         (`hf_vidcap.rewards.build_rewards`); weighted by ``reward_weights`` of `VideoSCSTConfig`.
@@ -49,10 +48,11 @@ class VideoScriptArguments:
     shapes_num_validation: int = field(default=100, metadata={"help": "Shapes world: validation clips."})
     shapes_num_test: int = field(default=100, metadata={"help": "Shapes world: test clips."})
     shapes_seed: int = field(default=0, metadata={"help": "Shapes world: seed."})
-    tiny_model: bool = field(default=False, metadata={"help": "Build a tiny random VideoBlip2 (offline)."})
-    prompt: str = field(default="a video of", metadata={"help": "Prompt every caption continues."})
-    use_temporal_embedding: bool = field(default=False, metadata={"help": "Learned per-frame temporal embedding."})
-    frame_differences: str = field(default="none", metadata={"help": "Motion input: 'none', 'append' or 'replace'."})
+    prompt: str | None = field(default=None, metadata={"help": "Prompt every caption continues (unset: the checkpoint's)."})
+    frame_differences: str | None = field(default=None, metadata={"help": "Motion input: 'none', 'append' or 'replace' (unset: the checkpoint's)."})
+    model_config_overrides: dict | None = field(
+        default=None, metadata={"help": "Model config fields to change on loading (a YAML mapping)."}
+    )
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on at most this many samples."})
     reward_funcs: list[str] = field(
         default_factory=lambda: ["cider_d"],
@@ -63,7 +63,12 @@ class VideoScriptArguments:
     )
 
     def __post_init__(self):
-        if self.frame_differences not in ("none", "append", "replace"):
+        if self.frame_differences not in (None, "none", "append", "replace"):
             raise ValueError(
                 f"frame_differences ({self.frame_differences!r}) must be one of ['none', 'append', 'replace']."
             )
+
+    def processor_overrides(self) -> dict:
+        """The processor settings this run sets (the others keep the checkpoint's)."""
+        settings = {"prompt": self.prompt, "frame_differences": self.frame_differences}
+        return {key: value for key, value in settings.items() if value is not None}

@@ -1,11 +1,17 @@
-"""SCST fine-tuning of BLIP-2 as a video captioner (the BLIP-2 video captioning paper, NAACL 2025).
+"""SCST fine-tuning of a video captioner (the BLIP-2 video captioning paper's recipe, NAACL 2025).
+
+The model is any video captioner checkpoint ``model_name_or_path`` names: BLIP-2 (OPT, FLAN-T5), GIT or OFA, saved
+by hf_vidcap or an original image checkpoint of those families (`AutoModelForVideoCaptioning`); the rewards are the
+YAML's ``reward_funcs``.
 
 Real use (Salesforce/blip2-flan-t5-xl on MSR-VTT, 16 frames, prompt "a video of", LoRA r=8 alpha=16 on q,v):
 
     accelerate launch recipes/blip2_msrvtt_scst.py --config recipes/configs/blip2/msrvtt_scst.yaml
 
-Offline demo (tiny random model on the synthetic shapes world; XE warm-up, then SCST):
+Offline demo (a tiny random checkpoint on the synthetic shapes world; XE warm-up, then SCST):
 
+    python -m hf_vidcap.models.tiny_checkpoints video_blip2 outputs/tiny_video_blip2_shapes \
+        --num_frames 8 --frame_differences append
     accelerate launch recipes/blip2_msrvtt_scst.py --config recipes/configs/blip2/shapes_tiny_scst.yaml
 
 Any field of VideoScriptArguments, VideoSCSTConfig or trl.ModelConfig can be overridden on the command line.
@@ -17,9 +23,9 @@ import torch
 from transformers import set_seed
 from trl import ModelConfig, TrlParser, get_peft_config
 
-from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor
-from hf_vidcap.data import ShapesWorldConfig, build_shapes_tokenizer, load_video_caption_dataset
-from hf_vidcap.models import create_tiny_video_blip2
+from hf_vidcap import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor
+from hf_vidcap.data import ShapesWorldConfig, load_video_caption_dataset
+from hf_vidcap.models.lora import LORA_TARGET_MODULES, lora_architecture
 from hf_vidcap.rewards import build_rewards
 from hf_vidcap.scripts import VideoScriptArguments
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
@@ -52,36 +58,23 @@ def main(script_args, training_args, model_args):
         eval_dataset = eval_dataset.select(range(min(script_args.max_eval_samples, len(eval_dataset))))
         test_dataset = test_dataset.select(range(min(script_args.max_eval_samples, len(test_dataset))))
 
-    # Model (seeded here: the Trainer only seeds once the model already exists)
-    set_seed(training_args.seed)
-    if script_args.tiny_model:
-        tokenizer = build_shapes_tokenizer()
-        processor = VideoBlip2Processor(
-            tokenizer,
-            num_query_tokens=8,
-            image_size=64,
-            prompt=script_args.prompt,
-            frame_differences=script_args.frame_differences,
-        )
-        model = create_tiny_video_blip2(
-            tokenizer,
-            num_frames=processor.num_model_frames(training_args.num_frames),
-            num_query_tokens=processor.num_query_tokens,
-            image_size=processor.image_size,
-            use_temporal_embedding=script_args.use_temporal_embedding,
-        )
-    else:
-        model = VideoBlip2ForConditionalGeneration.from_pretrained(
-            model_args.model_name_or_path,
-            dtype=model_args.dtype or "auto",
-            num_frames=training_args.num_frames,
-            use_temporal_embedding=script_args.use_temporal_embedding,
-        )
-        processor = VideoBlip2Processor.from_pretrained(
-            model_args.model_name_or_path,
-            prompt=script_args.prompt,
-            frame_differences=script_args.frame_differences,
-        )
+    # Model: whatever checkpoint model_name_or_path names, with as many frame slots as the processor feeds it.
+    processor = AutoVideoCaptionProcessor.from_pretrained(
+        model_args.model_name_or_path, revision=model_args.model_revision, **script_args.processor_overrides()
+    )
+    set_seed(training_args.seed)  # weights a checkpoint lacks (e.g. a new temporal embedding) start seeded
+    model = AutoModelForVideoCaptioning.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        dtype=model_args.dtype or "auto",
+        num_frames=processor.num_model_frames(training_args.num_frames),
+        config_overrides=script_args.model_config_overrides,
+        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
+    )
+    peft_config = get_peft_config(model_args)
+    if peft_config is not None and not model_args.lora_target_modules:
+        # The language model's attention q/v projections of this architecture (the paper's LoRA placement).
+        peft_config.target_modules = LORA_TARGET_MODULES[lora_architecture(model)]
 
     # Rewards: named in the YAML (reward_funcs, reward_kwargs; weights in reward_weights). The default, cider_d,
     # fixes its document frequencies on the training references (SCST mode).
@@ -97,7 +90,7 @@ def main(script_args, training_args, model_args):
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=processor,
-        peft_config=get_peft_config(model_args),
+        peft_config=peft_config,
     )
     trainer.train()
     trainer.save_model(training_args.output_dir)

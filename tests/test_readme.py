@@ -26,3 +26,15 @@ def test_snippet_runs(index, tmp_path, monkeypatch, capsys):
     assert namespace["args"].output_dir.startswith("outputs/")
     if index == 3:
         assert capsys.readouterr().out.strip() == "[-2.0, -1.0]"
+
+
+def _commands(text: str) -> list[str]:
+    """Shell commands with line continuations joined and whitespace collapsed."""
+    return [" ".join(line.split()) for line in text.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_demo_commands_are_the_makefiles():
+    block = re.search(r"`make demo` runs\n\n```bash\n(.*?)```", README, flags=re.S).group(1)
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    recipe = re.search(r"\ndemo: \$\(STAMP\)\n((?:\t.*\n)+)", makefile).group(1)
+    assert _commands(block) == _commands(recipe.replace("$(VENV)/bin/", "").replace("\t", ""))

@@ -17,7 +17,7 @@ def test_recipe_config_parses(path):
     script_args, training_args, model_args = parser.parse_args_and_config(["--config", str(path), *CPU])
     assert training_args.remove_unused_columns is False
     assert script_args.dataset_name
-    assert script_args.tiny_model or model_args.model_name_or_path
+    assert model_args.model_name_or_path
 
 
 def test_paper_config_has_the_paper_settings():
@@ -40,6 +40,16 @@ def _load_recipe(name):
     return module
 
 
+def _demo_checkpoint(path):
+    """The checkpoint `make demo` writes before the recipe runs (same command, same settings)."""
+    from hf_vidcap.models.tiny_checkpoints import main as write_tiny_checkpoint
+
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    assert "-m hf_vidcap.models.tiny_checkpoints video_blip2 outputs/tiny_video_blip2_shapes \\\n\t\t--num_frames 8 --frame_differences append" in makefile
+    write_tiny_checkpoint(["video_blip2", str(path), "--num_frames", "8", "--frame_differences", "append"])
+    return str(path)
+
+
 def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     import torch
 
@@ -50,7 +60,7 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     recipe = _load_recipe("blip2_msrvtt_scst")
     config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
     overrides = [
-        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "4",
+        "--model_name_or_path", _demo_checkpoint(tmp_path / "tiny"), "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "4",
         "--shapes_num_test", "4", "--max_steps", "3", "--xe_warmup_steps", "2", "--per_device_train_batch_size", "4",
         "--num_generations", "2", "--logging_steps", "1", "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
     ]
@@ -84,8 +94,50 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     assert trained_two.reward_weights.tolist() == [1.0, 0.5]
     assert any("rewards/bleu_4/mean" in entry for entry in trained_two.state.log_history)
 
-    # Same seed, same run: the model's random initialisation is seeded too.
+    # Same seed, same run.
     overrides[overrides.index("--output_dir") + 1] = str(tmp_path / "again")
     again = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))
     for name, param in again.model.state_dict().items():
         torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("model_type", ["video_git", "ofa"])
+def test_the_recipe_trains_any_captioner_checkpoint(tmp_path, capsys, model_type):
+    """GIT and OFA checkpoints run through the same recipe and YAML; only model_name_or_path (and LoRA) change."""
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    save_tiny_checkpoint(model_type, tmp_path / "tiny", num_frames=4)
+    recipe = _load_recipe("blip2_msrvtt_scst")
+    config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
+    args = [
+        "--config", str(config), "--model_name_or_path", str(tmp_path / "tiny"), "--num_frames", "4",
+        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "8", "--shapes_num_validation", "2",
+        "--shapes_num_test", "2", "--max_steps", "2", "--xe_warmup_steps", "1", "--per_device_train_batch_size", "2",
+        "--num_generations", "2", "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
+        "--use_peft", "true", "--lora_r", "4",
+    ]
+    parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
+    trainer = recipe.main(*parser.parse_args_and_config(args))
+    assert type(trainer.model.get_base_model()).__name__ == {"video_git": "VideoGitForCausalLM", "ofa": "OFAForConditionalGeneration"}[model_type]
+    # LoRA went on the architecture's default targets (the language model's attention q / v projections).
+    lora = [name for name, _ in trainer.model.named_parameters() if "lora_A" in name]
+    assert lora and all(("query" in n or "value" in n) if model_type == "video_git" else ("q_proj" in n or "v_proj" in n) for n in lora)
+    assert "| final (step 2) | test |" in capsys.readouterr().out
+
+
+def test_a_model_setting_the_checkpoint_lacks_is_named(tmp_path):
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    save_tiny_checkpoint("video_git", tmp_path / "tiny", num_frames=8)
+    recipe = _load_recipe("blip2_msrvtt_scst")
+    demo = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
+    config = tmp_path / "config.yaml"  # a YAML mapping (the command line takes no dicts)
+    config.write_text(demo.read_text() + "model_config_overrides:\n  use_temporal_embedding: true\n")
+    parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
+    args = parser.parse_args_and_config([
+        "--config", str(config), "--model_name_or_path", str(tmp_path / "tiny"), "--shapes_dir", str(tmp_path / "shapes"),
+        "--shapes_num_train", "4", "--shapes_num_validation", "2", "--shapes_num_test", "2", "--output_dir", str(tmp_path / "out"),
+    ])
+    assert args[0].model_config_overrides == {"use_temporal_embedding": True}
+    with pytest.raises(ValueError, match=r"VideoGitConfig .* has no field \['use_temporal_embedding'\]"):
+        recipe.main(*args)

@@ -1,4 +1,4 @@
-from .auto import register_auto_classes
+from .auto import VIDEO_CAPTIONERS, AutoModelForVideoCaptioning, AutoVideoCaptionProcessor, register_auto_classes
 from .blip2_video import (
     VideoBlip2Config,
     VideoBlip2ForConditionalGeneration,
@@ -17,12 +17,28 @@ from .git_video import (
     get_tiny_video_git_config,
 )
 from .lora import LORA_TARGET_MODULES, get_default_lora_config
-from .ofa import OFAConfig, OFAForConditionalGeneration, OFAProcessor, build_ofa_tokenizer, convert_ofa_state_dict
+from .ofa import (
+    OFAConfig,
+    OFAForConditionalGeneration,
+    OFAProcessor,
+    build_ofa_tokenizer,
+    convert_ofa_state_dict,
+    create_tiny_ofa,
+    get_tiny_ofa_config,
+)
 from .processing_video_caption import VideoCaptionProcessor
+from .tiny_checkpoints import TINY_MODEL_TYPES, save_tiny_checkpoint
 
 register_auto_classes()
 
 __all__ = [
+    "AutoModelForVideoCaptioning",
+    "AutoVideoCaptionProcessor",
+    "VIDEO_CAPTIONERS",
+    "TINY_MODEL_TYPES",
+    "save_tiny_checkpoint",
+    "create_tiny_ofa",
+    "get_tiny_ofa_config",
     "VideoCaptionerMixin",
     "check_video_captioner",
     "OFAConfig",

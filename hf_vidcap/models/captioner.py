@@ -27,6 +27,16 @@ from torch import nn
 class VideoCaptionerMixin:
     """Shared visual-input handling of the captioners; see the module docstring for the contract."""
 
+    # The config field holding how many frames the model takes at most (a per-frame embedding's rows), which
+    # `AutoModelForVideoCaptioning.from_pretrained(..., num_frames=...)` sets; None: any number.
+    frames_config_key: str | None = None
+
+    @classmethod
+    def frames_limit_key(cls, config) -> str | None:
+        """``frames_config_key`` when ``config`` limits the frames a video may have (override for models whose
+        limit depends on the config)."""
+        return cls.frames_config_key
+
     def visual_modules(self) -> dict[str, nn.Module]:
         """The modules that turn frames into visual tokens (by default every child but ``language_model``, and
         the model's own parameters such as query tokens); their weights fingerprint the frozen-feature caches."""

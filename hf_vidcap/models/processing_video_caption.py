@@ -214,8 +214,9 @@ class VideoCaptionProcessor(PushToHubMixin):
 
         image_processor = AutoImageProcessor.from_pretrained(path, **hub)
         size = getattr(image_processor, "crop_size", None) or image_processor.size
-        if isinstance(size, dict):
-            size = size.get("height", size.get("shortest_edge"))
+        if not isinstance(size, int):  # a dict, or transformers' SizeDict (fast image processors)
+            get = size.get if isinstance(size, dict) else lambda key: getattr(size, key, None)
+            size = get("height") or get("shortest_edge")
         return {"image_size": size, "image_mean": image_processor.image_mean, "image_std": image_processor.image_std}
 
     @classmethod

@@ -34,7 +34,13 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
     """
 
     config_class = VideoBlip2Config
+    frames_config_key = "num_frames"
     main_input_name = "pixel_values"
+
+    @classmethod
+    def frames_limit_key(cls, config) -> str | None:
+        # Only the temporal embedding limits the frames; without it any number goes through the Q-Former.
+        return cls.frames_config_key if config.use_temporal_embedding else None
 
     def __init__(self, config: VideoBlip2Config):
         super().__init__(config)

@@ -151,6 +151,7 @@ class VideoGitForCausalLM(VideoCaptionerMixin, GitForCausalLM):
     """
 
     config_class = VideoGitConfig
+    frames_config_key = "num_image_with_embedding"
 
     def __init__(self, config: VideoGitConfig):
         # GitForCausalLM.__init__ would build a GitModel only to replace it: build the video one directly.

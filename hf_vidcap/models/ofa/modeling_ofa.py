@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as hf_init
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput
@@ -385,9 +386,19 @@ class OFAPreTrainedModel(PreTrainedModel):
         for name in ("token_rel_pos_table_list", "image_rel_pos_table_list"):
             for table in getattr(module, name, []):  # OFA starts relative biases at zero
                 nn.init.zeros_(table.weight)
+        # The relative-position buckets are derived buffers (not saved): from_pretrained leaves them empty, so they are
+        # computed here (the guarded copy_ leaves them alone when they are already set).
+        if hasattr(module, "token_rp_bucket"):
+            hf_init.copy_(module.token_rp_bucket, token_relative_buckets(self.config.token_bucket_size, self.config.max_position_embeddings))
+        if hasattr(module, "image_rp_bucket"):
+            hf_init.copy_(module.image_rp_bucket, image_relative_buckets(self.config.image_bucket_size))
 
 
 class OFAModel(OFAPreTrainedModel):
+    # The encoder and decoder read the one shared embedding (the same module); declared so save_pretrained stores
+    # it once and from_pretrained ties it back.
+    _tied_weights_keys = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
+
     def __init__(self, config: OFAConfig):
         super().__init__(config)
         self.shared = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
