@@ -106,6 +106,15 @@ def test_div_n_hand_computed():
         distinct_ngrams([[]])
 
 
+def test_mbleu_hand_computed():
+    # "a red circle" against the rest, "a red square": unigrams a, red match of 3 -> p1 = 2/3; bigrams "a red"
+    # matches, "red circle" does not -> p2 = 1/2; equal lengths -> no brevity penalty; BLEU-2 = sqrt(2/3 * 1/2).
+    # "a red square" against "a red circle" is the mirror image: the same value; mBLEU-2 is their mean.
+    assert mbleu([["a red circle", "a red square"]], n=2) == pytest.approx((1 / 3) ** 0.5, abs=1e-6)
+    # A second video whose two captions share nothing: p1 = 0 -> BLEU-2 ~ 0; the mean over videos halves it.
+    assert mbleu([["a red circle", "a red square"], ["one two", "three four"]], n=2) == pytest.approx((1 / 3) ** 0.5 / 2, abs=1e-6)
+
+
 def _pycoco_bleu(candidate, references, n):
     return Bleu(n).compute_score({0: list(references)}, {0: [candidate]}, verbose=0)[0][n - 1]
 
