@@ -41,7 +41,8 @@ class VideoCaptionCollator:
         num_frames (`int`): frames sampled per video.
         video_column (`str`, *optional*, defaults to `"video"`): a path or a `datasets.Video(decode=False)` dict.
         references_column (`str`, *optional*, defaults to `"captions"`): each sample's reference captions; a
-            sample without any is an error, since it can neither be trained on nor rewarded.
+            sample without any is an error, since it can neither be trained on nor rewarded. `None`: the rows have
+            no captions (an action-recognition set for reward-driven tuning); nothing is checked.
         id_column (`str`, *optional*, defaults to `"video_id"`): names samples in errors and caches.
         skip_corrupt (`bool`, *optional*, defaults to `False`): drop samples whose video cannot be decoded
             (counted in ``num_skipped`` and logged) instead of raising. A batch that loses every sample is returned
@@ -64,7 +65,7 @@ class VideoCaptionCollator:
         processor,
         num_frames: int,
         video_column: str = "video",
-        references_column: str = "captions",
+        references_column: str | None = "captions",
         id_column: str = "video_id",
         skip_corrupt: bool = False,
         cache_frames: bool = True,
@@ -138,10 +139,17 @@ class VideoCaptionCollator:
             self._cache_bytes += decoded[0].nbytes
         return decoded
 
+    def _check_references(self, references, name: str) -> None:
+        if isinstance(references, str) or not references or not all(isinstance(r, str) and r.strip() for r in references):
+            raise ValueError(
+                f"sample {name!r} has an empty or invalid reference list {references!r} in column "
+                f"{self.references_column!r}; every sample needs at least one non-empty caption."
+            )
+
     def __call__(self, rows: Sequence[dict]) -> dict:
         if not rows:
             raise ValueError("cannot collate an empty batch.")
-        missing = {self.video_column, self.references_column} - set(rows[0])
+        missing = {self.video_column, self.references_column} - set(rows[0]) - {None}
         if missing:
             raise ValueError(
                 f"the dataset has no column(s) {sorted(missing)} (columns: {sorted(rows[0])}); set video_column / "
@@ -150,12 +158,8 @@ class VideoCaptionCollator:
         kept, videos, masks, keys = [], [], [], []
         for index, row in enumerate(rows):
             name = self._sample_name(row, index)
-            references = row[self.references_column]
-            if isinstance(references, str) or not references or not all(isinstance(r, str) and r.strip() for r in references):
-                raise ValueError(
-                    f"sample {name!r} has an empty or invalid reference list {references!r} in column "
-                    f"{self.references_column!r}; every sample needs at least one non-empty caption."
-                )
+            if self.references_column is not None:
+                self._check_references(row[self.references_column], name)
             try:
                 frames, mask = self._frames(row, name)
             except VideoDecodingError as error:

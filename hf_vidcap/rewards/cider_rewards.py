@@ -18,6 +18,11 @@ class _CiderDReward:
         self.references_column = references_column
         self.normalize = normalize
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Dataset columns the reward reads (the trainer checks the training set has them before it starts)."""
+        return (self.references_column,)
+
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         if self.references_column not in kwargs:
             raise ValueError(

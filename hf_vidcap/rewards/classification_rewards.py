@@ -23,6 +23,10 @@ class _ClassReward:
         self.classifier = classifier
         self.label_column = label_column
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.label_column,)
+
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         if not texts:

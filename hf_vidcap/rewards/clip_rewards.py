@@ -84,6 +84,10 @@ class _CLIPScoreReward:
         self.videos = videos
         self.__name__ = name
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.references_column,) if self.use_references else ()
+
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         num = len(texts)

@@ -82,6 +82,10 @@ class _ContrastiveReward:
         self.num_mined = num_mined
         self.videos = videos
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.references_column,)  # the ground-truth captions join the caption pool
+
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         num = len(texts)

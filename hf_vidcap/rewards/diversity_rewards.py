@@ -42,6 +42,10 @@ class _BleuReward:
         self.normalize = normalize
         self.__name__ = f"bleu_{n}"
 
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return (self.references_column,)
+
     def __call__(self, completions: Sequence, **kwargs) -> list[float | None]:
         texts = [completion_text(c) for c in completions]
         references = column(kwargs, self.references_column, self.__name__, len(texts), "reference captions")

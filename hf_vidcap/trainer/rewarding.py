@@ -171,10 +171,12 @@ class RewardScoringMixin:
     def _update_online_rewards(self, columns: dict, generated: list[str]) -> None:
         """One update of every reward with ``online_update`` (WTF-RL's discriminator): the batch's references
         against its sampled captions, before they are scored."""
+        online = [(name, func) for name, func in zip(self.reward_names, self.reward_funcs) if getattr(func, "online_update", False)]
+        if not online:
+            return
         human = [ref for refs in columns[self.args.references_column] for ref in refs]
-        for name, func in zip(self.reward_names, self.reward_funcs):
-            if getattr(func, "online_update", False):
-                for key, value in func.update(human=human, generated=generated).items():
-                    self._step_metrics[f"rewards/{name}/{key}"].append(float(value))
+        for name, func in online:
+            for key, value in func.update(human=human, generated=generated).items():
+                self._step_metrics[f"rewards/{name}/{key}"].append(float(value))
 
     # ------------------------------------------------------------------------------------------- losses

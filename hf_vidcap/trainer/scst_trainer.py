@@ -33,6 +33,7 @@ from .baselines import compute_baselines, diversity_advantages, get_baseline, sc
 from .checkpoints import CheckpointStateMixin
 from .losses import policy_loss
 from .publishing import HubPublishingMixin
+from .references import check_dataset_columns, dataset_columns
 from .rewarding import RewardScoringMixin, check_reward_funcs
 from .rollouts import Rollouts, Scores, get_rollout
 from .scst_config import VideoSCSTConfig
@@ -103,11 +104,17 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             (decoded uint8 frames) and, for the K captions, ``greedy_completions`` (see `hf_vidcap.rewards`).
             Rewards with ``online_update`` are updated once per step.
         args ([`VideoSCSTConfig`]): the configuration.
-        train_dataset, eval_dataset (`datasets.Dataset`): rows with a video column and a references column.
+        train_dataset, eval_dataset (`datasets.Dataset`): rows with a video column and, unless nothing reads them,
+            a references column (a training set without captions, such as an action-recognition set with a
+            ``label`` column, works with rewards that read other columns; what needs references says so).
         processing_class ([`VideoBlip2Processor`]): frames and text to model inputs; saved with checkpoints.
         data_collator (*optional*): defaults to a [`VideoCaptionCollator`] built from ``args``.
         peft_config (`peft.PeftConfig`, *optional*): wrap the model with PEFT (e.g. LoRA) before training; the KL
             reference is then the model with its adapters disabled.
+        compute_metrics (*optional*): ``f(captions, columns) -> dict[str, float]``, called by `evaluate` with the
+            generated captions and the evaluated rows' columns (gathered over processes); its metrics are logged
+            next to CIDEr-D / BLEU, or instead of them for a dataset without reference captions (e.g.
+            `hf_vidcap.evaluation.zero_shot_metrics`).
     """
 
     _tag_names = ["trl", "scst", "hf_vidcap", "video-captioning"]
@@ -126,6 +133,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         callbacks=None,
         optimizers=(None, None),
         peft_config=None,
+        compute_metrics=None,
     ):
         args = args or VideoSCSTConfig(output_dir="scst_output")
         if not isinstance(args, VideoSCSTConfig):
@@ -134,21 +142,8 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             raise ValueError("processing_class is required: pass the model's VideoBlip2Processor.")
         model = self._prepare_model(model, args, peft_config)
         self.reward_funcs, self.reward_names, self.reward_weights = check_reward_funcs(reward_funcs, args.reward_weights)
-        collator_settings = dict(
-            num_frames=args.num_frames,
-            video_column=args.video_column,
-            references_column=args.references_column,
-            id_column=args.id_column,
-            skip_corrupt=args.skip_corrupt_videos,
-            short_video=args.short_video,
-            decoder=args.video_decoder,
-        )
-        # Evaluation always samples uniformly (deterministic scores), whatever the training sampling.
-        self.eval_data_collator = data_collator or VideoCaptionCollator(processing_class, **collator_settings)
-        if data_collator is None:
-            data_collator = VideoCaptionCollator(
-                processing_class, sampling=args.frame_sampling, seed=args.seed, **collator_settings
-            )
+        has_references = check_dataset_columns(args, self.reward_funcs, self.reward_names, train_dataset, eval_dataset, compute_metrics)
+        data_collator = self._build_collators(args, processing_class, data_collator, has_references)
         super().__init__(
             model=model,
             args=args,
@@ -158,6 +153,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             processing_class=processing_class,
             callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback(), StepTimer(self)],
             optimizers=optimizers,
+            compute_metrics=compute_metrics,
         )
         # Training-step metrics, averaged into the next training log (the one carrying "loss").
         self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
@@ -176,6 +172,21 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         self._check_feature_cache()
 
     # ------------------------------------------------------------------------------------------- helpers
+
+    def _build_collators(self, args: VideoSCSTConfig, processing_class, data_collator, has_references: bool):
+        """The training collator (``args.frame_sampling``) and ``eval_data_collator`` (always uniform sampling, so
+        that scores are deterministic); a user's ``data_collator`` serves both."""
+        settings = dict(
+            num_frames=args.num_frames,
+            video_column=args.video_column,
+            references_column=args.references_column if has_references else None,
+            id_column=args.id_column,
+            skip_corrupt=args.skip_corrupt_videos,
+            short_video=args.short_video,
+            decoder=args.video_decoder,
+        )
+        self.eval_data_collator = data_collator or VideoCaptionCollator(processing_class, **settings)
+        return data_collator or VideoCaptionCollator(processing_class, sampling=args.frame_sampling, seed=args.seed, **settings)
 
     def _init_parts(self, args: VideoSCSTConfig, processing_class) -> None:
         """The step's registered parts (rollout strategy, baseline) and the decoding settings they use."""
@@ -514,6 +525,17 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate needs an eval_dataset (pass it to the trainer or to evaluate).")
+        column = self.args.references_column
+        has_references = dataset_columns(dataset) is None or column in dataset_columns(dataset)
+        if not has_references and self.compute_metrics is None:
+            raise ValueError(
+                f"the eval dataset has no {column!r} column of reference captions; set references_column, or pass "
+                "compute_metrics to the trainer to score a dataset without captions."
+            )
+        collator = self.eval_data_collator
+        if not has_references and getattr(collator, "references_column", None) is not None:
+            collator = copy.copy(collator)
+            collator.references_column = None
         # Each process captions a contiguous shard; the captions and references are gathered in dataset order and
         # every process scores the whole split (CIDEr-D's document frequencies need all of it).
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
@@ -524,18 +546,22 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
                 unwrapped,
                 self.processing_class,
                 shard,
-                self.eval_data_collator,
+                collator,
                 batch_size=self.args.per_device_eval_batch_size,
                 num_beams=self.args.eval_num_beams,
                 max_new_tokens=self.args.max_completion_length,
                 show_progress=not self.args.disable_tqdm and self.is_local_process_zero(),
             )
-        if len(shard) and self.args.references_column not in columns:
-            raise ValueError(f"the eval dataset has no {self.args.references_column!r} column of reference captions; set references_column.")
-        references = columns.get(self.args.references_column, [])
-        if world > 1:
-            captions, references = gather_object(captions), gather_object(references)
-        scores = score_captions(captions, references, ("cider_d", "bleu"))
+        if world > 1:  # one collective each, whatever columns a (possibly empty) shard has
+            captions = gather_object(captions)
+            merged: defaultdict[str, list] = defaultdict(list)
+            for part in gather_object([columns]):
+                for key, values in part.items():
+                    merged[key].extend(values)
+            columns = dict(merged)
+        scores = score_captions(captions, columns[column], ("cider_d", "bleu")) if has_references else {}
+        if self.compute_metrics is not None:
+            scores.update(self.compute_metrics(captions, columns))
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in scores.items()}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
