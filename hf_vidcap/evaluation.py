@@ -94,6 +94,89 @@ def generate_for_dataset(
     return captions, columns
 
 
+def zero_shot_classification(
+    captions: Sequence[str],
+    labels: Sequence,
+    embedder,
+    class_names,
+    *,
+    unseen_draws: Sequence[Sequence[int]] | None = None,
+    ks: Sequence[int] = (1, 5),
+    prompt: str = "{}",
+    per_class_mean: bool = False,
+) -> dict[str, float]:
+    """Zero-shot action recognition by captioning (ReGen's protocol): each caption's text embedding is matched to
+    the closest class name (cosine similarity in the embedder's text space).
+
+    Args:
+        captions: one caption per video.
+        labels: each video's class (index into ``class_names``, or its name).
+        embedder: anything with ``encode_text(list[str]) -> (N, D)`` normalised embeddings (a `CLIPEmbedder`).
+        class_names (`list[str]` or `datasets.ClassLabel`): every class of the evaluation set.
+        unseen_draws (`list[list[int]]`, *optional*): the zero-shot protocol's draws of unseen classes (e.g.
+            ReGen's 10 random halves of UCF-101). For each draw: **ZSL** top-k over the draw's classes only, on the
+            videos of those classes; **GZSL** over all classes, on every video: accuracy on seen-class videos, on
+            unseen-class videos and their harmonic mean. Reported as the mean over draws, with ``*_std`` (sample
+            std; 0 for one draw) and ``num_draws``. Without draws: top-k over all classes.
+        ks: the k of top-k (those larger than the candidate classes are left out).
+        prompt: template for the class names (``"a video of {}"``).
+        per_class_mean: average per-class accuracies (mean class accuracy) instead of per video.
+
+    Returns:
+        Accuracies in percent: ``top1_accuracy`` ... without draws; ``zsl_top1_accuracy``, ``gzsl_seen_accuracy``,
+        ``gzsl_unseen_accuracy``, ``gzsl_harmonic_mean`` (each with ``_std``) with draws.
+    """
+    import statistics
+
+    from .encoders import CaptionClassifier
+    from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
+
+    if len(captions) != len(labels):
+        raise ValueError(f"got {len(captions)} captions and {len(labels)} labels; pass one label per caption.")
+    classifier = CaptionClassifier(embedder, class_names, prompt=prompt)
+    targets = torch.tensor([classifier.label_index(label, i) for i, label in enumerate(labels)])
+    scores = classifier.log_probs(captions)
+    num_classes = scores.shape[1]
+    if unseen_draws is None:
+        return top_k_accuracy(scores, targets.tolist(), [k for k in ks if k <= num_classes], per_class_mean)
+    per_draw: dict[str, list[float]] = {}
+    for index, draw in enumerate(unseen_draws):
+        unseen = sorted({int(c) for c in draw})
+        if not unseen or unseen[0] < 0 or unseen[-1] >= num_classes:
+            raise ValueError(f"unseen_draws[{index}] must be a non-empty list of class indices in [0, {num_classes}).")
+        chosen = torch.isin(targets, torch.tensor(unseen))
+        if not chosen.any():
+            raise ValueError(f"unseen_draws[{index}] holds no class of any video; check the draw against the labels.")
+        # ZSL: the draw's classes are the only candidates (columns re-indexed 0..U-1).
+        remap = {c: i for i, c in enumerate(unseen)}
+        zsl = top_k_accuracy(
+            scores[chosen][:, unseen], [remap[int(t)] for t in targets[chosen]], [k for k in ks if k <= len(unseen)], per_class_mean
+        )
+        results = {f"zsl_{key}": value for key, value in zsl.items()}
+        if len(unseen) < num_classes and not chosen.all():
+            gzsl = generalized_zero_shot_accuracy(scores, targets.tolist(), unseen, per_class_mean)
+            results.update({f"gzsl_{key}": value for key, value in gzsl.items()})
+        for key, value in results.items():
+            per_draw.setdefault(key, []).append(value)
+    summary: dict[str, float] = {"num_draws": float(len(unseen_draws))}
+    for key, values in per_draw.items():
+        summary[key] = statistics.mean(values)
+        summary[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+    return summary
+
+
+def zero_shot_metrics(embedder, class_names, label_column: str = "label", **kwargs):
+    """`zero_shot_classification` as ``compute_metrics`` for `VideoSCSTTrainer`: ``f(captions, columns)`` reads the
+    labels from ``columns[label_column]``; keyword arguments (``unseen_draws``, ``ks``, ``prompt``) are passed on."""
+
+    def compute_metrics(captions: list[str], columns: dict) -> dict[str, float]:
+        if label_column not in columns:
+            raise ValueError(f"zero-shot evaluation needs the dataset's {label_column!r} column (columns: {sorted(columns)}).")
+        return zero_shot_classification(captions, columns[label_column], embedder, class_names, **kwargs)
+
+    return compute_metrics
+
+
 def evaluate_captioner(
     model,
     processor,
@@ -197,16 +280,15 @@ def evaluate_captioner(
             results.update(retrieval_recall(similarity))
         if "zero_shot" in metrics:
             from .encoders import CaptionClassifier
-            from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
+            from .metrics import generalized_zero_shot_accuracy
 
             if label_column not in columns:
                 raise ValueError(f"the zero_shot metric needs the dataset's {label_column!r} column (class indices).")
-            classifier = CaptionClassifier(embedder, class_names, prompt=class_prompt)
-            labels = [classifier.label_index(label, i) for i, label in enumerate(columns[label_column])]
-            log_probs = classifier.log_probs(captions)
-            results.update(top_k_accuracy(log_probs, labels, [k for k in (1, 5) if k <= len(classifier.class_names)]))
+            results.update(zero_shot_classification(captions, columns[label_column], embedder, class_names, prompt=class_prompt))
             if unseen_classes is not None:
-                results.update(generalized_zero_shot_accuracy(log_probs, labels, unseen_classes))
+                classifier = CaptionClassifier(embedder, class_names, prompt=class_prompt)
+                labels = [classifier.label_index(label, i) for i, label in enumerate(columns[label_column])]
+                results.update(generalized_zero_shot_accuracy(classifier.log_probs(captions), labels, unseen_classes))
     if "diversity" in metrics:
         from .metrics import distinct_ngrams, mbleu, self_bleu, vocabulary_size
 

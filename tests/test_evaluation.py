@@ -69,3 +69,54 @@ def test_bad_configurations_fail_before_decoding(tokenizer, shapes_dataset):
         evaluate_captioner(model, processor, split, metrics=["spice"])
     with pytest.raises(ValueError, match="num_diverse_captions"):
         evaluate_captioner(model, processor, split, metrics=["diversity"], num_diverse_captions=1)
+
+
+class _TableEmbedder:
+    """encode_text from a fixed table of (unnormalised) vectors: hand-computable similarities."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode_text(self, texts):
+        import torch
+
+        vectors = torch.tensor([self.table[t] for t in texts], dtype=torch.float32)
+        return torch.nn.functional.normalize(vectors, dim=-1)
+
+
+def test_zero_shot_classification_hand_computed():
+    import pytest
+
+    from hf_vidcap.evaluation import zero_shot_classification, zero_shot_metrics
+
+    classes = ["left", "right", "up", "down"]  # one axis each
+    table = {c: [float(i == j) for j in range(4)] for i, c in enumerate(classes)}
+    table.update({
+        "v0": [1, 0, 0, 0],      # label 0: closest to left (right)
+        "v1": [0.9, 0.4, 0, 0],  # label 1: closest to left (wrong), right second
+        "v2": [0, 0, 1, 0],      # label 2: up (right)
+        "v3": [0, 0, 0.8, 0.6],  # label 3: closest to up (wrong), down second
+    })
+    embedder, captions, labels = _TableEmbedder(table), ["v0", "v1", "v2", "v3"], [0, 1, "up", 3]
+    # All classes: top-1 = 2 of 4; top-2 = 4 of 4 (v1's second is right, v3's second is down).
+    assert zero_shot_classification(captions, labels, embedder, classes, ks=(1, 2)) == {"top1_accuracy": 50.0, "top2_accuracy": 100.0}
+    result = zero_shot_classification(captions, labels, embedder, classes, unseen_draws=[[1, 3], [0, 1]], ks=(1,))
+    # Draw [1, 3]: ZSL among {right, down}: v1 -> right, v3 -> down: 100. GZSL over all four: seen videos v0, v2
+    # right (100); unseen v1, v3 wrong (0); harmonic mean 0.
+    # Draw [0, 1]: ZSL among {left, right}: v0 right, v1 -> left wrong: 50. GZSL: seen v2 right, v3 wrong (50);
+    # unseen v0 right, v1 wrong (50); harmonic 50.
+    assert result["num_draws"] == 2
+    assert result["zsl_top1_accuracy"] == pytest.approx(75.0) and result["zsl_top1_accuracy_std"] == pytest.approx(50 / 2**0.5)
+    assert result["gzsl_seen_accuracy"] == pytest.approx(75.0) and result["gzsl_unseen_accuracy"] == pytest.approx(25.0)
+    assert result["gzsl_harmonic_mean"] == pytest.approx(25.0) and result["gzsl_harmonic_mean_std"] == pytest.approx(50 / 2**0.5)
+    # As the trainer's compute_metrics: labels from the rows' columns.
+    metrics = zero_shot_metrics(embedder, classes, unseen_draws=[[1, 3]], ks=(1,))(captions, {"label": labels})
+    assert metrics["zsl_top1_accuracy"] == 100.0 and metrics["gzsl_harmonic_mean"] == 0.0 and metrics["zsl_top1_accuracy_std"] == 0.0
+    with pytest.raises(ValueError, match="zero-shot evaluation needs the dataset's 'label' column"):
+        zero_shot_metrics(embedder, classes)(captions, {"action": labels})
+    with pytest.raises(ValueError, match="got 4 captions and 3 labels"):
+        zero_shot_classification(captions, labels[:3], embedder, classes)
+    with pytest.raises(ValueError, match=r"unseen_draws\[0\] must be a non-empty list of class indices in \[0, 4\)"):
+        zero_shot_classification(captions, labels, embedder, classes, unseen_draws=[[7]])
+    with pytest.raises(ValueError, match="class name 'sideways' is not one of the 4 classes"):
+        zero_shot_classification(captions, [0, 1, 2, "sideways"], embedder, classes)

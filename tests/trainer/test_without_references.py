@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers import make_args, make_model_and_processor
 
+from hf_vidcap.evaluation import zero_shot_metrics
 from hf_vidcap.rewards import get_cider_d_reward, get_class_reward
 from hf_vidcap.testing import tiny_clip_embedder
 from hf_vidcap.trainer import VideoSCSTTrainer
@@ -28,19 +29,23 @@ def test_rl_trains_on_an_action_dataset_without_captions(tokenizer, tmp_path, ac
     # ReGen eq. 3: the top beam against the greedy caption, rewarded by CLS-R on the label column.
     args = make_args(tmp_path, rollout="beam", baseline="beam_vs_greedy", num_generations=1, num_beams=2)
 
-    def accuracy(captions, columns):  # a user's metric on the rows' columns (no references needed)
-        return {"rows": float(len(captions)), "labels_seen": float(len(set(columns["label"])))}
+    names = action_sets["train"].features["label"].names
+    zero_shot = zero_shot_metrics(tiny_clip_embedder(), names, ks=(1, 5))
+
+    def metrics(captions, columns):  # ReGen's zero-shot accuracy, plus a user's own count of the rows
+        return {**zero_shot(captions, columns), "rows": float(len(captions))}
 
     trainer = VideoSCSTTrainer(
-        model, [cls_r], args, action_sets["train"], action_sets["validation"], processor, compute_metrics=accuracy
+        model, [cls_r], args, action_sets["train"], action_sets["validation"], processor, compute_metrics=metrics
     )
     trainer.train()
     assert trainer.state.global_step == 2
     logged = [e for e in trainer.state.log_history if "rewards/cls_r/mean" in e]
     assert logged and all(e["rewards/cls_r/mean"] <= 0 for e in logged)  # log-probabilities
     assert any(not torch.equal(before[k], v) for k, v in model.named_parameters())
-    metrics = trainer.evaluate()
-    assert metrics["eval_rows"] == len(action_sets["validation"]) and "eval_cider_d" not in metrics
+    scores = trainer.evaluate()
+    assert scores["eval_rows"] == len(action_sets["validation"]) and "eval_cider_d" not in scores
+    assert 0.0 <= scores["eval_top1_accuracy"] <= scores["eval_top5_accuracy"] <= 100.0
 
 
 @pytest.mark.parametrize(
