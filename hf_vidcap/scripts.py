@@ -72,3 +72,31 @@ class VideoScriptArguments:
         """The processor settings this run sets (the others keep the checkpoint's)."""
         settings = {"prompt": self.prompt, "frame_differences": self.frame_differences}
         return {key: value for key, value in settings.items() if value is not None}
+
+
+def load_captioner_for_training(script_args, training_args, model_args):
+    """The processor, model and PEFT config a recipe trains: any captioner checkpoint through the Auto classes,
+    with the processor overrides of ``script_args``, as many frame slots as the run feeds it, the model config
+    overrides, and LoRA on the architecture's default targets when ``use_peft`` names none."""
+    from transformers import set_seed
+    from trl import get_peft_config
+
+    from .models import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor
+    from .models.lora import LORA_TARGET_MODULES, lora_architecture
+
+    processor = AutoVideoCaptionProcessor.from_pretrained(
+        model_args.model_name_or_path, revision=model_args.model_revision, **script_args.processor_overrides()
+    )
+    set_seed(training_args.seed)  # weights a checkpoint lacks (e.g. a new temporal embedding) start seeded
+    model = AutoModelForVideoCaptioning.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        dtype=model_args.dtype or "auto",
+        num_frames=processor.num_model_frames(training_args.num_frames),
+        config_overrides=script_args.model_config_overrides,
+        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
+    )
+    peft_config = get_peft_config(model_args)
+    if peft_config is not None and not model_args.lora_target_modules:
+        peft_config.target_modules = LORA_TARGET_MODULES[lora_architecture(model)]
+    return processor, model, peft_config

@@ -20,14 +20,11 @@ Any field of VideoScriptArguments, VideoSCSTConfig or trl.ModelConfig can be ove
 import os
 
 import torch
-from transformers import set_seed
-from trl import ModelConfig, TrlParser, get_peft_config
+from trl import ModelConfig, TrlParser
 
-from hf_vidcap import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor
 from hf_vidcap.data import ShapesWorldConfig, load_video_caption_dataset
-from hf_vidcap.models.lora import LORA_TARGET_MODULES, lora_architecture
 from hf_vidcap.rewards import build_rewards
-from hf_vidcap.scripts import VideoScriptArguments
+from hf_vidcap.scripts import VideoScriptArguments, load_captioner_for_training
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
 
@@ -59,22 +56,7 @@ def main(script_args, training_args, model_args):
         test_dataset = test_dataset.select(range(min(script_args.max_eval_samples, len(test_dataset))))
 
     # Model: whatever checkpoint model_name_or_path names, with as many frame slots as the processor feeds it.
-    processor = AutoVideoCaptionProcessor.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision, **script_args.processor_overrides()
-    )
-    set_seed(training_args.seed)  # weights a checkpoint lacks (e.g. a new temporal embedding) start seeded
-    model = AutoModelForVideoCaptioning.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        dtype=model_args.dtype or "auto",
-        num_frames=processor.num_model_frames(training_args.num_frames),
-        config_overrides=script_args.model_config_overrides,
-        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
-    )
-    peft_config = get_peft_config(model_args)
-    if peft_config is not None and not model_args.lora_target_modules:
-        # The language model's attention q/v projections of this architecture (the paper's LoRA placement).
-        peft_config.target_modules = LORA_TARGET_MODULES[lora_architecture(model)]
+    processor, model, peft_config = load_captioner_for_training(script_args, training_args, model_args)
 
     # Rewards: named in the YAML (reward_funcs, reward_kwargs; weights in reward_weights). The default, cider_d,
     # fixes its document frequencies on the training references (SCST mode).

@@ -11,9 +11,18 @@ CPU = ["--use_cpu", "true"]
 CONFIGS = sorted((Path(__file__).parents[1] / "recipes" / "configs").rglob("*.yaml"))
 
 
+RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen"}
+
+
+def _script_arguments(config_path):
+    """The script-arguments class of the recipe a config belongs to (by its folder)."""
+    recipe = _load_recipe(RECIPE_OF_CONFIG_DIR[config_path.parent.name])
+    return getattr(recipe, "RegenScriptArguments", VideoScriptArguments)
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_recipe_config_parses(path):
-    parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
+    parser = TrlParser((_script_arguments(path), VideoSCSTConfig, ModelConfig))
     script_args, training_args, model_args = parser.parse_args_and_config(["--config", str(path), *CPU])
     assert training_args.remove_unused_columns is False
     assert script_args.dataset_name
@@ -141,3 +150,43 @@ def test_a_model_setting_the_checkpoint_lacks_is_named(tmp_path):
     assert args[0].model_config_overrides == {"use_temporal_embedding": True}
     with pytest.raises(ValueError, match=r"VideoGitConfig .* has no field \['use_temporal_embedding'\]"):
         recipe.main(*args)
+
+
+def test_regen_paper_config_has_the_paper_settings():
+    path = Path(__file__).parents[1] / "recipes" / "configs" / "git" / "kinetics400_regen.yaml"
+    parser = TrlParser((_script_arguments(path), VideoSCSTConfig, ModelConfig))
+    script_args, training_args, model_args = parser.parse_args_and_config(["--config", str(path), *CPU])
+    assert (training_args.learning_rate, training_args.weight_decay, training_args.per_device_train_batch_size) == (1e-7, 1e-3, 8)
+    assert training_args.num_train_epochs == 10 and training_args.reward_weights == [1.0, 5.0, 0.2]
+    assert (training_args.rollout, training_args.baseline, training_args.num_generations) == ("beam", "beam_vs_greedy", 1)
+    assert script_args.reward_funcs == ["cls_r", "clip_r", "grammar_mlm"] and script_args.model_config_overrides == {"frame_fusion": "mean"}
+    assert script_args.eval_datasets == ["hmdb51", "ucf101", "kinetics220"] and script_args.kinetics220_split == "test_generalized"
+
+
+def test_regen_shapes_recipe_trains_and_evaluates_zero_shot(tmp_path, capsys):
+    from hf_vidcap.encoders.shapes_standins import train_shapes_clip, train_shapes_mlm
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    world = str(tmp_path / "pretraining")
+    train_shapes_clip(tmp_path / "clip", world_dir=world, num_clips=8, steps=2, batch_size=4, num_validation=8)
+    train_shapes_mlm(tmp_path / "mlm", world_dir=world, num_clips=8, steps=2, num_validation=8)
+    save_tiny_checkpoint("video_git", tmp_path / "git", num_frames=4)
+    config = Path(__file__).parents[1] / "recipes" / "configs" / "git" / "shapes_regen.yaml"
+    text = config.read_text().replace("outputs/shapes_clip", str(tmp_path / "clip")).replace("outputs/shapes_mlm", str(tmp_path / "mlm"))
+    (tmp_path / "regen.yaml").write_text(text)
+    recipe = _load_recipe("git_kinetics_regen")
+    parser = TrlParser((recipe.RegenScriptArguments, VideoSCSTConfig, ModelConfig))
+    args = parser.parse_args_and_config([
+        "--config", str(tmp_path / "regen.yaml"), "--model_name_or_path", str(tmp_path / "git"), "--num_frames", "4",
+        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "2",
+        "--shapes_num_test", "16", "--max_steps", "2", "--xe_warmup_steps", "1", "--per_device_train_batch_size", "4",
+        "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
+    ])
+    trainer, results = recipe.main(*args)
+    assert trainer.state.global_step == 2 and trainer.reward_names == ["cls_r", "clip_r", "grammar_mlm"]
+    # CLS-R's softmax runs over the base actions only: no novel class name reaches training.
+    assert trainer.reward_funcs[0].classifier.class_names == ["moving left", "moving up", "growing", "rotating", "bouncing"]
+    shapes = results["shapes"]
+    assert 0 <= shapes["test_shapes_zsl_top1_accuracy"] <= 100 and "test_shapes_gzsl_harmonic_mean" in shapes
+    assert "test_shapes_cider_d" in shapes  # the shapes test clips have captions: caption quality too
+    assert "| shapes |" in capsys.readouterr().out
