@@ -244,10 +244,13 @@ def evaluate_captioner(
     if collator is None:
         from .data.collator import VideoCaptionCollator
 
-        num_frames = getattr(unwrap_captioner(model).config, "num_frames", None)
-        if not num_frames:
-            raise ValueError("the model's config has no num_frames; pass a collator that samples the frames.")
-        collator = VideoCaptionCollator(processor, num_frames=num_frames, references_column=references_column)
+        # The model's frame slots count the images it sees (frames plus appended differences): sample accordingly.
+        captioner = unwrap_captioner(model)
+        limit = captioner.frames_limit_key(captioner.config) if hasattr(captioner, "frames_limit_key") else None
+        model_frames = getattr(captioner.config, limit or "num_frames", None)
+        if not model_frames:
+            raise ValueError("the model's config has no frame count; pass a collator that samples the frames.")
+        collator = VideoCaptionCollator(processor, num_frames=processor.num_sampled_frames(model_frames), references_column=references_column)
     if needs_clip:
         from .encoders import load_clip_embedder
 

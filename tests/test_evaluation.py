@@ -120,3 +120,17 @@ def test_zero_shot_classification_hand_computed():
         zero_shot_classification(captions, labels, embedder, classes, unseen_draws=[[7]])
     with pytest.raises(ValueError, match="class name 'sideways' is not one of the 4 classes"):
         zero_shot_classification(captions, [0, 1, 2, "sideways"], embedder, classes)
+
+
+def test_default_collator_samples_frames_the_checkpoint_can_take(tmp_path, shapes_dataset):
+    """A checkpoint whose frame slots count appended differences (the demo's: 8 frames -> 15 images) is evaluated
+    with 8 sampled frames by default, not 15 (which would feed it 29 images)."""
+    from hf_vidcap import evaluate_captioner
+    from hf_vidcap.models import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor, save_tiny_checkpoint
+
+    save_tiny_checkpoint("video_blip2", tmp_path, num_frames=4, frame_differences="append")
+    processor = AutoVideoCaptionProcessor.from_pretrained(tmp_path)
+    model = AutoModelForVideoCaptioning.from_pretrained(tmp_path)
+    assert model.config.num_frames == 7 and processor.num_sampled_frames(7) == 4 and processor.num_model_frames(4) == 7
+    metrics, captions = evaluate_captioner(model, processor, shapes_dataset["test"], show_progress=False)
+    assert len(captions) == len(shapes_dataset["test"]) and metrics["cider_d"] >= 0

@@ -130,6 +130,11 @@ class VideoCaptionProcessor(PushToHubMixin):
         """How many images per video reach the model when ``num_frames`` frames are sampled."""
         return 2 * num_frames - 1 if self.frame_differences == "append" else num_frames
 
+    def num_sampled_frames(self, num_model_frames: int) -> int:
+        """The inverse of `num_model_frames`: how many frames to sample so that ``num_model_frames`` images (at most)
+        reach the model (a checkpoint's ``config.num_frames`` counts the appended differences too)."""
+        return (num_model_frames + 1) // 2 if self.frame_differences == "append" else num_model_frames
+
     # ------------------------------------------------------------------------------------------- text
 
     def prefix_ids(self) -> list[int]:
