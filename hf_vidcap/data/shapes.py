@@ -391,11 +391,13 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int = 8) -> No
             container.mux(packet)
 
 
-def generate_shapes_dataset(output_dir: str | os.PathLike, config: ShapesWorldConfig | None = None) -> Path:
+def generate_shapes_dataset(output_dir: str | os.PathLike, config: ShapesWorldConfig | None = None, overwrite: bool = False) -> Path:
     """Render the shapes world into ``output_dir`` (``<split>/<video_id>.mp4`` + ``<split>/metadata.jsonl``).
 
     Generation is skipped when ``output_dir`` already holds a complete dataset written with the same config
-    (compared through ``shapes_config.json``), so calling this twice is cheap.
+    (compared through ``shapes_config.json``), so calling this twice is cheap. A complete world written with another
+    config is never replaced silently: that is an error naming the differing settings, unless ``overwrite``. (A
+    partial one, whose generation was interrupted before ``shapes_config.json`` was written, is completed.)
 
     Returns:
         The output directory as a `Path`.
@@ -403,11 +405,19 @@ def generate_shapes_dataset(output_dir: str | os.PathLike, config: ShapesWorldCo
     config = config or ShapesWorldConfig()
     output_dir = Path(output_dir)
     config_path = output_dir / "shapes_config.json"
-    if config_path.exists() and json.loads(config_path.read_text()) == asdict(config):
-        return output_dir
+    if config_path.exists():
+        stored = json.loads(config_path.read_text())
+        if stored == asdict(config):
+            return output_dir
+        if not overwrite:
+            differs = ", ".join(f"{k}: {stored.get(k)!r} there, {v!r} asked" for k, v in asdict(config).items() if stored.get(k) != v)
+            raise ValueError(
+                f"{output_dir} holds a shapes world generated with other settings ({differs}); generate into another "
+                f"directory (e.g. --shapes_dir), delete {output_dir}, or pass overwrite=True to replace it."
+            )
     output_dir.mkdir(parents=True, exist_ok=True)
     if config_path.exists():
-        config_path.unlink()  # a stale or partial dataset: rewrite every split
+        config_path.unlink()  # replaced on purpose: rewrite every split
     for split_index, (split, count) in enumerate(config.split_sizes().items()):
         split_dir = output_dir / split
         split_dir.mkdir(exist_ok=True)

@@ -51,6 +51,17 @@ def test_regeneration_is_skipped_for_the_same_config(shapes_dir):
     assert (shapes_dir / "train" / "metadata.jsonl").stat().st_mtime_ns == stamp
 
 
+def test_a_world_with_other_settings_is_not_overwritten_silently(tmp_path):
+    small = ShapesWorldConfig(num_train=2, num_validation=2, num_test=2, seed=3)
+    generate_shapes_dataset(tmp_path, small)
+    before = (tmp_path / "train" / "metadata.jsonl").read_text()
+    with pytest.raises(ValueError, match=r"holds a shapes world generated with other settings \(seed: 3 there, 4 asked\); generate into another directory"):
+        generate_shapes_dataset(tmp_path, ShapesWorldConfig(num_train=2, num_validation=2, num_test=2, seed=4))
+    assert (tmp_path / "train" / "metadata.jsonl").read_text() == before  # untouched
+    generate_shapes_dataset(tmp_path, ShapesWorldConfig(num_train=2, num_validation=2, num_test=2, seed=4), overwrite=True)
+    assert (tmp_path / "train" / "metadata.jsonl").read_text() != before
+
+
 def test_captions_vary_and_tokenize_without_unknown_words(shapes_dataset, tokenizer):
     captions = [c for refs in shapes_dataset["train"]["captions"] for c in refs]
     assert len(set(captions)) > 0.8 * len(captions)
