@@ -429,6 +429,17 @@ class Bench:
         )
         return VideoSCSTConfig(**{**defaults, **kwargs})
 
+    def _score_and_store(self, path: Path, model, processor, collator, seed: int, **fields) -> dict:
+        """Validation greedy CIDEr-D (for the lr choice) and the test scores, stored with ``fields`` at ``path``."""
+        result = {
+            "seed": seed, **fields,
+            "validation_cider_d": _scores(model, processor, self.dataset["validation"], collator, seed, diverse=False)["greedy_cider_d"],
+            "test": _scores(model, processor, self.dataset["test"], collator, seed),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
     def xe_checkpoint(self, seed: int) -> Path:
         """The best-validation XE checkpoint of ``seed`` (trained once, then read from the work directory)."""
         import torch
@@ -458,14 +469,10 @@ class Bench:
         model.load_state_dict(best.best_state)
         model.save_pretrained(checkpoint)
         processor.save_pretrained(checkpoint)
-        result = {
-            "seed": seed, "xe_steps": trainer.state.global_step, "best_step": best.best_step, "curve": best.history,
-            "seconds": time.perf_counter() - start,
-            "validation_cider_d": _scores(model, processor, self.dataset["validation"], collator, seed, diverse=False)["greedy_cider_d"],
-            "test": _scores(model, processor, self.dataset["test"], collator, seed),
-        }
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(result, indent=2) + "\n")
+        result = self._score_and_store(
+            record, model, processor, collator, seed, xe_steps=trainer.state.global_step, best_step=best.best_step,
+            curve=best.history, train_seconds=time.perf_counter() - start,
+        )
         print(f"[seed {seed}] XE: best step {best.best_step} of {trainer.state.global_step}, test CIDEr-D {result['test']['greedy_cider_d']:.3f}", flush=True)
         return checkpoint
 
@@ -500,14 +507,10 @@ class Bench:
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
-        result = {
-            "seed": seed, "arm": arm, "learning_rate": lr_name(lr), "lr_scheduler_type": scheduler, "steps": trainer.state.global_step,
-            "train_seconds": seconds,
-            "validation_cider_d": _scores(model, processor, self.dataset["validation"], collator, seed, diverse=False)["greedy_cider_d"],
-            "test": _scores(model, processor, self.dataset["test"], collator, seed),
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        result = self._score_and_store(
+            path, model, processor, collator, seed, arm=arm, learning_rate=lr_name(lr), lr_scheduler_type=scheduler,
+            steps=trainer.state.global_step, train_seconds=seconds,
+        )
         print(f"[seed {seed}] {arm}@{lr_name(lr)}: validation {result['validation_cider_d']:.3f}, test {result['test']['greedy_cider_d']:.3f} ({seconds:.0f} s)", flush=True)
         return result
 
