@@ -525,8 +525,8 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate needs an eval_dataset (pass it to the trainer or to evaluate).")
-        column = self.args.references_column
-        has_references = dataset_columns(dataset) is None or column in dataset_columns(dataset)
+        column, columns_listed = self.args.references_column, dataset_columns(dataset)
+        has_references = columns_listed is None or column in columns_listed
         if not has_references and self.compute_metrics is None:
             raise ValueError(
                 f"the eval dataset has no {column!r} column of reference captions; set references_column, or pass "
