@@ -275,9 +275,10 @@ def markdown(table: dict, settings: dict) -> str:
             anchor = row["anchor"] if first else ""
             overall = f" → claim **{row['verdict']}**" if i == len(row["comparisons"]) - 1 else ""
             what = f"{comp['a']} vs {comp['b']}: {comp['metric']} ({comp['direction'].replace('_', ' ')})"
+            partial = f" ({len(comp['seeds'])} of {len(seeds)} seeds)" if 0 < len(comp["seeds"]) < len(seeds) else ""
             lines.append(
                 f"| {title} | {anchor} | {what} | {_pm(comp.get('a_stats'))} | {_pm(comp.get('b_stats'))} | {diffs} | "
-                f"{comp['verdict']}{overall} |"
+                f"{comp['verdict']}{partial}{overall} |"
             )
     lines += [
         "",

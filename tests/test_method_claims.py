@@ -86,6 +86,8 @@ def test_missing_runs_are_listed_not_invented(tmp_path):
     table = mc.build_table(tmp_path, 2, [0, 1], ["scst_vs_xe"], select_seed=0)
     assert table["missing"] == ["scst seed 1", "xe seed 1"]
     assert table["claims"]["scst_vs_xe"]["comparisons"][0]["seeds"] == [0]
+    settings = {"steps": 400, "num_train": 3000, "num_test": 300, "xe_lr": 1e-3, "xe_max_steps": 4000, "eval_steps": 250, "patience": 3, "min_delta": 0.02}
+    assert "within noise (1 of 2 seeds) → claim **within noise** |" in mc.markdown(table, settings)  # a partial verdict says so
     (tmp_path / "world2" / "seed0" / "scst@2e-05.json").unlink()  # the lr grid is incomplete: nothing is chosen
     table = mc.build_table(tmp_path, 2, [0], ["scst_vs_xe"], select_seed=0)
     assert table["claims"]["scst_vs_xe"]["verdict"] == "not run"
