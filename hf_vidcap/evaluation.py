@@ -94,6 +94,17 @@ def generate_for_dataset(
     return captions, columns
 
 
+def _caption_class_scores(captions, labels, embedder, class_names, prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C) log p(class | caption) over ``class_names`` and the (N,) label indices."""
+    from .encoders import CaptionClassifier
+
+    if len(captions) != len(labels):
+        raise ValueError(f"got {len(captions)} captions and {len(labels)} labels; pass one label per caption.")
+    classifier = CaptionClassifier(embedder, class_names, prompt=prompt)
+    targets = torch.tensor([classifier.label_index(label, i) for i, label in enumerate(labels)])
+    return classifier.log_probs(captions), targets
+
+
 def zero_shot_classification(
     captions: Sequence[str],
     labels: Sequence,
@@ -128,14 +139,9 @@ def zero_shot_classification(
     """
     import statistics
 
-    from .encoders import CaptionClassifier
     from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
 
-    if len(captions) != len(labels):
-        raise ValueError(f"got {len(captions)} captions and {len(labels)} labels; pass one label per caption.")
-    classifier = CaptionClassifier(embedder, class_names, prompt=prompt)
-    targets = torch.tensor([classifier.label_index(label, i) for i, label in enumerate(labels)])
-    scores = classifier.log_probs(captions)
+    scores, targets = _caption_class_scores(captions, labels, embedder, class_names, prompt)
     num_classes = scores.shape[1]
     if unseen_draws is None:
         return top_k_accuracy(scores, targets.tolist(), [k for k in ks if k <= num_classes], per_class_mean)
@@ -282,16 +288,15 @@ def evaluate_captioner(
             similarity = text @ torch.nn.functional.normalize(videos, dim=-1).T
             results.update(retrieval_recall(similarity))
         if "zero_shot" in metrics:
-            from .encoders import CaptionClassifier
-            from .metrics import generalized_zero_shot_accuracy
+            from .metrics import generalized_zero_shot_accuracy, top_k_accuracy
 
             if label_column not in columns:
                 raise ValueError(f"the zero_shot metric needs the dataset's {label_column!r} column (class indices).")
-            results.update(zero_shot_classification(captions, columns[label_column], embedder, class_names, prompt=class_prompt))
+            # One encoding of the captions and class names serves top-k and the generalised metrics.
+            scores, targets = _caption_class_scores(captions, columns[label_column], embedder, class_names, class_prompt)
+            results.update(top_k_accuracy(scores, targets.tolist(), [k for k in (1, 5) if k <= scores.shape[1]]))
             if unseen_classes is not None:
-                classifier = CaptionClassifier(embedder, class_names, prompt=class_prompt)
-                labels = [classifier.label_index(label, i) for i, label in enumerate(columns[label_column])]
-                results.update(generalized_zero_shot_accuracy(classifier.log_probs(captions), labels, unseen_classes))
+                results.update(generalized_zero_shot_accuracy(scores, targets.tolist(), unseen_classes))
     if "diversity" in metrics:
         from .metrics import distinct_ngrams, mbleu, self_bleu, vocabulary_size
 
