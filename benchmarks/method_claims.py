@@ -69,6 +69,18 @@ class Claim:
     comparisons: tuple
 
 
+@dataclass(frozen=True)
+class Suite:
+    """A benchmark's arms and claims, the test scores kept per arm, and the validation scores (compared in order)
+    that choose each arm's setting among its grid. Other benchmarks (``regen_claims.py``) define their own suite and
+    reuse the storage, the verdicts and the table."""
+
+    arms: dict
+    claims: dict
+    score_keys: tuple
+    selection_keys: tuple = ("validation_cider_d",)
+
+
 RL_GRID = (2e-5, 5e-5, 1e-4)
 ARMS = {
     "xe": Arm("XE checkpoint (best validation step)"),
@@ -124,6 +136,9 @@ SCORE_KEYS = (
     "greedy_cider_d", "greedy_bleu_4", "names_shape", "names_action",
     "rs_cider_d", "rs_div_1", "rs_div_2", "rs_mbleu_4", "bs_cider_d", "bs_div_1", "bs_div_2", "bs_mbleu_4",
 )
+SUITE = Suite(ARMS, CLAIMS, SCORE_KEYS)
+# Benchmarks whose claim rows join this table: their result JSON (written by the script named in it).
+PLUGINS = {"regen_claims": ROOT / "benchmarks" / "results" / "regen_claims.json"}
 
 
 # -------------------------------------------------------------------------------------------------------- verdicts
@@ -179,34 +194,36 @@ def load_run(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def chosen_lr(runs: Path, world: int, select_seed: int, arm: str):
-    """The arm's learning rate with the best validation CIDEr-D on the selection seed (None until all are run)."""
-    grid = ARMS[arm].learning_rates
+def chosen_lr(runs: Path, world: int, select_seed: int, arm: str, suite: Suite = SUITE):
+    """The arm's setting (learning rate) with the best validation score on the selection seed (None until all are
+    run)."""
+    grid = suite.arms[arm].learning_rates
     if not grid:
         return None
     found = {lr: load_run(run_path(runs, world, select_seed, arm, lr)) for lr in grid}
     if any(r is None for r in found.values()):
         return None
-    return max(grid, key=lambda lr: found[lr]["validation_cider_d"])
+    return max(grid, key=lambda lr: tuple(found[lr][key] for key in suite.selection_keys))
 
 
 # ------------------------------------------------------------------------------------------------------- the table
 
 
-def build_table(runs: Path, world: int, seeds: list[int], claims: list[str], select_seed: int) -> dict:
+def build_table(runs: Path, world: int, seeds: list[int], claims: list[str], select_seed: int, suite: Suite = SUITE) -> dict:
     """Claims and arms from the stored runs (what is missing is listed, not invented)."""
-    arms_needed = sorted({name for c in claims for comp in CLAIMS[c].comparisons for name in (comp.a, comp.b)})
+    selection = suite.selection_keys[0]
+    arms_needed = sorted({name for c in claims for comp in suite.claims[c].comparisons for name in (comp.a, comp.b)})
     arms, missing = {}, []
     for arm in arms_needed:
-        lr = chosen_lr(runs, world, select_seed, arm)
-        entry = {"label": ARMS[arm].label, "learning_rate": None if lr is None else lr_name(lr), "per_seed": {}}
-        if ARMS[arm].learning_rates:
+        lr = chosen_lr(runs, world, select_seed, arm, suite)
+        entry = {"label": suite.arms[arm].label, "learning_rate": None if lr is None else lr_name(lr), "per_seed": {}}
+        if suite.arms[arm].learning_rates:
             entry["validation_grid"] = {
-                lr_name(g): (r or {}).get("validation_cider_d") for g in ARMS[arm].learning_rates
+                lr_name(g): (r or {}).get(selection) for g in suite.arms[arm].learning_rates
                 for r in [load_run(run_path(runs, world, select_seed, arm, g))]
             }
         for seed in seeds:
-            if ARMS[arm].learning_rates and lr is None:
+            if suite.arms[arm].learning_rates and lr is None:
                 missing.append(f"{arm} (learning-rate selection on seed {select_seed})")
                 break
             run = load_run(run_path(runs, world, seed, arm, lr))
@@ -216,11 +233,11 @@ def build_table(runs: Path, world: int, seeds: list[int], claims: list[str], sel
                 entry["per_seed"][seed] = run["test"]
         done = sorted(entry["per_seed"])
         entry["seeds"] = done
-        entry["test"] = {k: _stats([entry["per_seed"][s][k] for s in done]) for k in SCORE_KEYS} if done else {}
+        entry["test"] = {k: _stats([entry["per_seed"][s][k] for s in done]) for k in suite.score_keys} if done else {}
         arms[arm] = entry
     rows = {}
     for name in claims:
-        claim = CLAIMS[name]
+        claim = suite.claims[name]
         comparisons = []
         for comp in claim.comparisons:
             common = sorted(set(arms[comp.a]["seeds"]) & set(arms[comp.b]["seeds"]))
@@ -234,13 +251,27 @@ def build_table(runs: Path, world: int, seeds: list[int], claims: list[str], sel
             comparisons.append(row)
         ran = [c for c in comparisons if c["verdict"] != "not run"]
         overall = claim_verdict(ran) if len(ran) == len(comparisons) else "not run"
-        rows[name] = {"paper": claim.paper, "statement": claim.statement, "anchor": claim.anchor, "comparisons": comparisons, "verdict": overall}
+        rows[name] = {
+            "paper": claim.paper, "statement": claim.statement, "anchor": claim.anchor, "comparisons": comparisons,
+            "verdict": overall, "seeds": seeds,
+        }
     stored = [json.loads(p.read_text()) for p in sorted((runs / f"world{world}").glob("seed*/*.json"))]
     compute = {"runs": len(stored), "seconds": sum(r.get("train_seconds", r.get("seconds", 0.0)) for r in stored)}
     return {
         "world_version": world, "seeds": seeds, "select_seed": select_seed, "claims": rows, "arms": arms,
         "missing": sorted(set(missing)), "compute": compute,
     }
+
+
+def plugin_claims(plugins: dict | None = None) -> dict:
+    """The claim rows of the benchmarks in ``plugins`` (default `PLUGINS`) that have written their results; each row
+    names the script that measured it (``source``)."""
+    rows = {}
+    for name, path in (PLUGINS if plugins is None else plugins).items():
+        if Path(path).exists():
+            for claim, row in json.loads(Path(path).read_text())["claims"].items():
+                rows[claim] = {**row, "source": f"benchmarks/{name}.py"}
+    return rows
 
 
 def _pm(stats: dict | None, digits: int = 3) -> str:
@@ -271,11 +302,13 @@ def markdown(table: dict, settings: dict) -> str:
         for i, comp in enumerate(row["comparisons"]):
             first = i == 0
             diffs = ", ".join(f"{d:+.3f}" for d in comp.get("diffs", [])) or "–"
-            title = f"**{name}**: {row['statement']} ({row['paper']})" if first else ""
+            source = f"; `{row['source']}`, its own settings" if row.get("source") else ""
+            title = f"**{name}**: {row['statement']} ({row['paper']}{source})" if first else ""
             anchor = row["anchor"] if first else ""
             overall = f" → claim **{row['verdict']}**" if i == len(row["comparisons"]) - 1 else ""
             what = f"{comp['a']} vs {comp['b']}: {comp['metric']} ({comp['direction'].replace('_', ' ')})"
-            partial = f" ({len(comp['seeds'])} of {len(seeds)} seeds)" if 0 < len(comp["seeds"]) < len(seeds) else ""
+            asked = len(row.get("seeds", seeds))
+            partial = f" ({len(comp['seeds'])} of {asked} seeds)" if 0 < len(comp["seeds"]) < asked else ""
             lines.append(
                 f"| {title} | {anchor} | {what} | {_pm(comp.get('a_stats'))} | {_pm(comp.get('b_stats'))} | {diffs} | "
                 f"{comp['verdict']}{partial}{overall} |"
@@ -554,6 +587,7 @@ def main(argv: list[str] | None = None) -> None:
             for arm in arms:
                 bench.run_arm(seed, arm, chosen_lr(Path(args.runs), world, args.select_seed, arm))
     table = build_table(Path(args.runs), world, args.seeds, args.claims, args.select_seed)
+    table["claims"].update(plugin_claims())
     text = write_outputs(table, settings, args.output, None if args.no_readme else ROOT / "README.md")
     print(text)
 

@@ -58,6 +58,7 @@ def generate_for_dataset(
     num_return_sequences: int = 1,
     do_sample: bool = False,
     video_embedder=None,
+    **generation_kwargs,
 ) -> tuple[list[str], dict[str, list]]:
     """Greedy (``num_beams=1``), beam-search or sampled (``do_sample``) captions for every sample of ``dataset``.
 
@@ -65,6 +66,7 @@ def generate_for_dataset(
         num_return_sequences (`int`): captions per video (the top beams, or independent samples).
         video_embedder (*optional*): a `CLIPEmbedder`; each video's embedding is then returned in the column
             ``"video_embedding"``.
+        generation_kwargs: further `GenerationConfig` fields (``min_new_tokens``, ``length_penalty``, ...).
 
     Returns:
         ``(captions, columns)``: ``num_return_sequences`` captions per kept sample (grouped by sample), and the
@@ -74,7 +76,7 @@ def generate_for_dataset(
     was_training = captioner.training
     captioner.eval()
     device = next(captioner.parameters()).device
-    settings = {"num_beams": num_beams, "num_return_sequences": num_return_sequences, "do_sample": do_sample}
+    settings = {"num_beams": num_beams, "num_return_sequences": num_return_sequences, "do_sample": do_sample, **generation_kwargs}
     config = make_generation_config(processor, max_new_tokens, **settings)
     captions: list[str] = []
     columns: dict[str, list] = {}

@@ -134,3 +134,23 @@ def test_default_collator_samples_frames_the_checkpoint_can_take(tmp_path, shape
     assert model.config.num_frames == 7 and processor.num_sampled_frames(7) == 4 and processor.num_model_frames(4) == 7
     metrics, captions = evaluate_captioner(model, processor, shapes_dataset["test"], show_progress=False)
     assert len(captions) == len(shapes_dataset["test"]) and metrics["cider_d"] >= 0
+
+
+def test_generation_settings_reach_the_decoder(tmp_path, shapes_dataset):
+    """``generate_for_dataset`` passes further GenerationConfig fields on: min_new_tokens forbids EOS before it (the
+    decoding control of the ReGen benchmark)."""
+    import torch
+
+    from hf_vidcap.data import VideoCaptionCollator
+    from hf_vidcap.evaluation import generate_for_dataset
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    model, processor = save_tiny_checkpoint("video_git", tmp_path, num_frames=4)
+    with torch.no_grad():  # a captioner that ends every caption at once
+        model.get_output_embeddings().bias[processor.tokenizer.eos_token_id] += 100.0
+    collator = VideoCaptionCollator(processor, num_frames=4)
+    split = shapes_dataset["test"].select(range(4))
+    captions, _ = generate_for_dataset(model, processor, split, collator, show_progress=False, max_new_tokens=8)
+    assert captions == [""] * 4
+    captions, _ = generate_for_dataset(model, processor, split, collator, show_progress=False, max_new_tokens=8, min_new_tokens=6)
+    assert all(len(c.split()) == 6 for c in captions), captions

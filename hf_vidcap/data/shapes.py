@@ -25,9 +25,11 @@ What the zero-shot and distinctiveness methods need (all off by default, so the 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -302,6 +304,37 @@ def shapes_vocabulary() -> list[str]:
         for phrase in phrases:
             words.update(phrase.split())
     return sorted(words)
+
+
+def _alternatives(phrases) -> str:
+    return "(?:" + "|".join(re.escape(p) for p in sorted(set(phrases), key=len, reverse=True)) + ")"
+
+
+@functools.lru_cache(maxsize=1)
+def _caption_grammar() -> re.Pattern:
+    """The language of `make_captions`: every template, with any colour, shape, size and action wording."""
+    color, shape = _alternatives(COLORS), _alternatives(SHAPES)
+    noun = f"(?:{_alternatives(SIZES)} )?{color} {shape}"
+    verb = _alternatives(p for phrases in _ACTION_VERBS.values() for p in phrases)
+    ing = _alternatives(p for phrases in _ACTION_INGS.values() for p in phrases)
+    body = "|".join(
+        [
+            f"a {noun}", f"there is a {noun}", f"the {noun}",  # generic
+            f"a {noun} {verb}", f"the {noun} {verb}", f"there is a {noun} {ing}", f"a {noun} is {ing}",
+            f"a {shape} that is {color} {verb}",
+        ]
+    )
+    other = f"{color} {shape}"
+    return re.compile(f"(?:{body})(?: next to a {other}| while a {other} stays still)?")
+
+
+def is_shapes_caption_grammatical(caption: str) -> bool:
+    """Whether the shapes world's own caption grammar (the templates of `make_captions`) generates ``caption``
+    (lower-cased, whitespace-normalised). It sees word order, repetition and truncation, which bag-of-words
+    rewards and CIDEr-D's n-grams only partly do: ``"a red circle moves left"`` is accepted, ``"a red circle moves
+    left left"`` and ``"red a circle moves left"`` are not. Whether the caption is *true* of a clip is
+    `caption_names_attributes`' job."""
+    return _caption_grammar().fullmatch(" ".join(caption.lower().split())) is not None
 
 
 def sample_attributes(rng: np.random.Generator, second_shape_prob: float) -> dict:

@@ -9,10 +9,11 @@ from hf_vidcap.data import (
     caption_names_attributes,
     decode_video,
     generate_shapes_dataset,
+    is_shapes_caption_grammatical,
     load_shapes_dataset,
     shapes_vocabulary,
 )
-from hf_vidcap.data.shapes import render_clip, sample_attributes
+from hf_vidcap.data.shapes import make_captions, render_clip, sample_attributes
 
 
 def test_dataset_schema(shapes_dataset):
@@ -87,6 +88,25 @@ def test_caption_names_attributes():
     # A hedge names no action; naming two actions is not naming the right one.
     assert not caption_names_attributes("a red circle moves", clip)["action"]
     assert not caption_names_attributes("a red circle bounces and moves up", clip)["action"]
+
+
+def test_the_caption_grammar_accepts_every_generated_caption_and_sees_word_order():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        attributes = sample_attributes(rng, second_shape_prob=0.5)
+        for caption in make_captions(attributes, 12, rng, action_caption_prob=0.4):
+            assert is_shapes_caption_grammatical(caption), caption
+    assert is_shapes_caption_grammatical("A  Red circle moves left")  # case and spacing do not matter
+    assert is_shapes_caption_grammatical("there is a small green cross rising while a blue square stays still")
+    for broken in (
+        "a red circle moves left left",  # repetition (CLS-R's degenerate captions)
+        "red a circle moves left",  # word order
+        "a red circle moves",  # a truncated verb phrase
+        "a circle red moves left",
+        "a red circle moving left",  # a participle without "is"
+        "",
+    ):
+        assert not is_shapes_caption_grammatical(broken), broken
 
 
 def test_bad_world_configs():
