@@ -16,7 +16,7 @@ and a tiny GIT checkpoint written first):
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from trl import ModelConfig, TrlParser
@@ -60,8 +60,8 @@ class RegenScriptArguments(VideoScriptArguments):
 
 
 def _shapes(script_args, training_args):
-    """Base-action training clips (with their captions, for the XE warm-up) and the test split of all actions, the
-    novel ones being the single unseen draw (ZSL over them, GZSL over all eight)."""
+    """Base-action training clips (RL), the test split of all actions (the novel ones being the single unseen
+    draw: ZSL over them, GZSL over all eight), and every training clip (the captioning pre-training's data)."""
     config = ShapesWorldConfig(
         num_train=script_args.shapes_num_train, num_validation=script_args.shapes_num_validation,
         num_test=script_args.shapes_num_test, num_frames=training_args.num_frames, seed=script_args.shapes_seed,
@@ -71,7 +71,7 @@ def _shapes(script_args, training_args):
     novel = script_args.novel_actions or list(NOVEL_ACTIONS)
     train = split_base_novel(world, novel)["train"]
     unseen = [[ACTIONS.index(a) for a in novel]]
-    return train, {"shapes": [(world["test"], list(ACTIONS), unseen)]}
+    return train, {"shapes": [(world["test"], list(ACTIONS), unseen)]}, world["train"]
 
 
 def _action_sets(script_args):
@@ -93,7 +93,21 @@ def _action_sets(script_args):
             ds = load_action_dataset(name, "test", data_dir=dirs.get(name))
             names = ds.features["label"].names
             evaluations[name] = [(ds, names, [zero_shot_classes(len(names), k)[1] for k in range(script_args.zero_shot_draws)])]
-    return train, evaluations
+    return train, evaluations, None
+
+
+def _pretrain_captioner(model, processor, rewards, training_args, captions_split):
+    """ReGen starts from a captioner pre-trained on captions of every kind of video (REST's). On the shapes world
+    that is XE on every training clip's captions (all actions, no labels) for ``xe_warmup_steps``; RL then runs on
+    the base-action clips alone for the remaining steps. (An XE warm-up on the RL split would never show the
+    captioner a novel action's words.)"""
+    steps = training_args.xe_warmup_steps
+    xe_args = replace(
+        training_args, max_steps=steps, xe_warmup_steps=steps, eval_strategy="no", eval_on_start=False,
+        save_strategy="no", output_dir=os.path.join(training_args.output_dir, "captioning_xe"),
+    )
+    VideoSCSTTrainer(model=model, reward_funcs=rewards, args=xe_args, train_dataset=captions_split, processing_class=processor).train()
+    return replace(training_args, max_steps=training_args.max_steps - steps, xe_warmup_steps=0)
 
 
 def _limit(dataset, limit):
@@ -101,9 +115,13 @@ def _limit(dataset, limit):
 
 
 def main(script_args, training_args, model_args):
-    train_dataset, evaluations = _shapes(script_args, training_args) if script_args.dataset_name == "shapes" else _action_sets(script_args)
+    train_dataset, evaluations, captions_split = (
+        _shapes(script_args, training_args) if script_args.dataset_name == "shapes" else _action_sets(script_args)
+    )
     processor, model, peft_config = load_captioner_for_training(script_args, training_args, model_args)
     rewards = build_rewards(script_args.reward_funcs, script_args.reward_kwargs, train_dataset, training_args.references_column)
+    if captions_split is not None and training_args.xe_warmup_steps > 0:
+        training_args = _pretrain_captioner(model, processor, rewards, training_args, captions_split)
     clip_model = script_args.eval_clip_model or ((script_args.reward_kwargs or {}).get("cls_r") or {}).get("clip_model")
     if clip_model is None:
         raise ValueError("the zero-shot evaluation needs a CLIP model: set eval_clip_model, or cls_r's clip_model in reward_kwargs.")

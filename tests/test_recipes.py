@@ -69,7 +69,7 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     recipe = _load_recipe("blip2_msrvtt_scst")
     config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
     overrides = [
-        "--model_name_or_path", _demo_checkpoint(tmp_path / "tiny"), "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "4",
+        "--model_name_or_path", _demo_checkpoint(tmp_path / "tiny"), "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "24", "--shapes_num_validation", "4",
         "--shapes_num_test", "4", "--max_steps", "3", "--xe_warmup_steps", "2", "--per_device_train_batch_size", "4",
         "--num_generations", "2", "--logging_steps", "1", "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
     ]
@@ -164,6 +164,7 @@ def test_regen_paper_config_has_the_paper_settings():
 
 
 def test_regen_shapes_recipe_trains_and_evaluates_zero_shot(tmp_path, capsys):
+    from hf_vidcap.data.shapes import BASE_ACTIONS, NOVEL_ACTIONS
     from hf_vidcap.encoders.shapes_standins import train_shapes_clip, train_shapes_mlm
     from hf_vidcap.models import save_tiny_checkpoint
 
@@ -178,12 +179,23 @@ def test_regen_shapes_recipe_trains_and_evaluates_zero_shot(tmp_path, capsys):
     parser = TrlParser((recipe.RegenScriptArguments, VideoSCSTConfig, ModelConfig))
     args = parser.parse_args_and_config([
         "--config", str(tmp_path / "regen.yaml"), "--model_name_or_path", str(tmp_path / "git"), "--num_frames", "4",
-        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "2",
+        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "24", "--shapes_num_validation", "2",
         "--shapes_num_test", "16", "--max_steps", "2", "--xe_warmup_steps", "1", "--per_device_train_batch_size", "4",
         "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
     ])
+    pretraining = []
+    original = recipe._pretrain_captioner
+
+    def spy(model, processor, rewards, training_args, captions_split):
+        pretraining.append(set(captions_split["action"]))
+        return original(model, processor, rewards, training_args, captions_split)
+
+    recipe._pretrain_captioner = spy
     trainer, results = recipe.main(*args)
-    assert trainer.state.global_step == 2 and trainer.reward_names == ["cls_r", "clip_r", "grammar_mlm"]
+    # 1 step of captioning XE on every clip (novel actions' captions too), then 1 RL step on the base clips only.
+    assert len(pretraining) == 1 and set(NOVEL_ACTIONS) <= pretraining[0]
+    assert trainer.state.global_step == 1 and trainer.reward_names == ["cls_r", "clip_r", "grammar_mlm"]
+    assert trainer.args.xe_warmup_steps == 0 and set(trainer.train_dataset["action"]) <= set(BASE_ACTIONS)
     # CLS-R's softmax runs over the base actions only: no novel class name reaches training.
     assert trainer.reward_funcs[0].classifier.class_names == ["moving left", "moving up", "growing", "rotating", "bouncing"]
     shapes = results["shapes"]
