@@ -25,6 +25,9 @@ from .models import (
     VideoGitProcessor,
     get_default_lora_config,
 )
+from .pipelines import VideoCaptioningPipeline, ZeroShotVideoClassificationPipeline, register_pipelines
+
+register_pipelines()  # pipeline("video-captioning") and pipeline("zero-shot-video-classification")
 
 _LAZY = {
     "VideoSCSTConfig": "hf_vidcap.trainer",
@@ -53,8 +56,10 @@ __all__ = [
     "VideoGitConfig",
     "VideoGitForCausalLM",
     "VideoGitProcessor",
+    "VideoCaptioningPipeline",
     "VideoSCSTConfig",
     "VideoSCSTTrainer",
+    "ZeroShotVideoClassificationPipeline",
     "__version__",
     "evaluate_captioner",
     "get_default_lora_config",

@@ -38,3 +38,18 @@ def test_the_demo_commands_are_the_makefiles():
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()
     recipe = re.search(r"\ndemo: \$\(STAMP\)\n((?:\t.*\n)+)", makefile).group(1)
     assert _commands(block) == _commands(recipe.replace("$(VENV)/bin/", "").replace("\t", ""))
+
+
+def test_the_caption_a_video_snippet_runs(tmp_path, monkeypatch, capsys):
+    """The snippet at the top, with the files `make demo` leaves: a checkpoint at outputs/shapes_tiny_scst (a tiny
+    random one here) and the shapes world under data/shapes."""
+    from hf_vidcap.data import ShapesWorldConfig, generate_shapes_dataset
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    snippet = re.search(r"## Caption a video\n\n```python\n(.*?)```", README, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    save_tiny_checkpoint("video_blip2", "outputs/shapes_tiny_scst", num_frames=8, frame_differences="append")
+    generate_shapes_dataset("data/shapes", ShapesWorldConfig(num_train=1, num_validation=1, num_test=1))
+    exec(compile(snippet, "README caption snippet", "exec"), {"__name__": "readme_caption"})
+    printed = capsys.readouterr().out.strip().splitlines()[-1]  # (DeepSpeed may log a line first)
+    assert printed.startswith("[{'generated_text': '") and printed.endswith("'}]")
