@@ -63,15 +63,15 @@ def save_tiny_checkpoint(
     return model, processor
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_type", choices=TINY_MODEL_TYPES)
-    parser.add_argument("output_dir")
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("model_type", choices=TINY_MODEL_TYPES, help="the captioner family")
+    parser.add_argument("output_dir", help="where the checkpoint is saved")
     parser.add_argument("--num_frames", type=int, default=8, help="frames sampled per video")
-    parser.add_argument("--frame_differences", choices=["none", "append", "replace"], default="none")
+    parser.add_argument("--frame_differences", choices=["none", "append", "replace"], default="none", help="motion input")
     parser.add_argument("--prompt", default="", help="text every caption continues, in the shapes vocabulary")
-    parser.add_argument("--image_size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image_size", type=int, default=64, help="frame size the model takes")
+    parser.add_argument("--seed", type=int, default=0, help="of the random weights")
     parser.add_argument("--no_temporal_embedding", action="store_true", help="video_blip2: no per-frame embedding")
     args = parser.parse_args(argv)
     model, _ = save_tiny_checkpoint(

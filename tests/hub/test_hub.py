@@ -158,3 +158,26 @@ def test_model_card_renders_results_as_model_index():
     assert index["results"][0]["dataset"] == {"name": "msr-vtt", "type": "msr-vtt", "split": "test"}
     assert "`cider_d` × 1.0, `clip_s` × 0.5" in card.text and "| CIDEr-D | 1.5000 |" in card.text
     assert 'PeftModel.from_pretrained(base, "blip2-scst")' in card.text
+
+
+def test_cli_push_uploads_a_checkpoint_and_its_results(hub, tmp_path, monkeypatch):
+    """`hf-vidcap push` in a fresh process against the local Hub: the checkpoint's files, then the results of an
+    `hf-vidcap evaluate --output` JSON in the model card's model-index."""
+    from huggingface_hub import HfApi
+
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    save_tiny_checkpoint("video_git", tmp_path / "ckpt", num_frames=4)
+    (tmp_path / "r.json").write_text(json.dumps({"dataset": "shapes", "split": "test", "metrics": {"cider_d": 1.2345, "bleu_4": 0.5}}))
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_HUB_OFFLINE": "0", "HF_HOME": str(tmp_path / "hf_home")}
+    process = subprocess.run(
+        [sys.executable, "-m", "hf_vidcap.cli", "push", str(tmp_path / "ckpt"), "--repo_id", "alice/cli-git", "--results", str(tmp_path / "r.json"), "--token", "hf_alice"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert "pushed" in process.stdout and "evaluation results added" in process.stdout
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)  # the suite runs offline; read it back here
+    api = HfApi(endpoint=hub.url, token="hf_alice")
+    assert {"config.json", "model.safetensors", "video_processor_config.json"} <= set(api.list_repo_files("alice/cli-git"))
+    card = Path(api.hf_hub_download("alice/cli-git", "README.md", cache_dir=str(tmp_path / "cache"))).read_text()
+    assert "model-index" in card and "1.2345" in card and "shapes" in card
