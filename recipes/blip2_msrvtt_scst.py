@@ -26,6 +26,7 @@ from hf_vidcap.data import ShapesWorldConfig, load_video_caption_dataset
 from hf_vidcap.rewards import build_rewards
 from hf_vidcap.scripts import VideoScriptArguments, load_captioner_for_training
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
+from hf_vidcap.trainer.curves import CURVES_FILE
 
 
 def main(script_args, training_args, model_args):
@@ -79,6 +80,9 @@ def main(script_args, training_args, model_args):
     test_metrics = trainer.evaluate(test_dataset, metric_key_prefix="test")
     if trainer.is_world_process_zero():
         print(trainer.metrics_table(test_metrics))
+        curves = os.path.join(training_args.output_dir, CURVES_FILE)
+        if os.path.exists(curves):
+            print(f"training curves: {curves}")
     if training_args.push_to_hub:
         # Adapter (with LoRA), processor, training config and a model card with the test results as model-index.
         trainer.push_to_hub(dataset_name=script_args.dataset_name, eval_results=test_metrics, eval_split="test")

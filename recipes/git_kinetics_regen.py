@@ -29,6 +29,7 @@ from hf_vidcap.evaluation import zero_shot_metrics
 from hf_vidcap.rewards import build_rewards
 from hf_vidcap.scripts import VideoScriptArguments, load_captioner_for_training
 from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
+from hf_vidcap.trainer.curves import CURVES_FILE
 
 
 @dataclass
@@ -147,6 +148,9 @@ def main(script_args, training_args, model_args):
         results[name] = {key: sum(m[key] for m in per_split) / len(per_split) for key in per_split[0] if isinstance(per_split[0][key], float)}
     if trainer.is_world_process_zero():
         print(regen_table(results))
+        curves = os.path.join(training_args.output_dir, CURVES_FILE)
+        if os.path.exists(curves):
+            print(f"training curves: {curves}")
     return trainer, results
 
 

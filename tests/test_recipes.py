@@ -77,6 +77,8 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     trainer = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))
     table = capsys.readouterr().out
     assert "| initial (step 0) | eval |" in table and "| XE (step 2) | eval |" in table and "| final (step 3) | test |" in table
+    curves = tmp_path / "out" / "training_curves.png"  # the run's picture, and where it is
+    assert f"training curves: {curves}" in table and curves.read_bytes()[:4] == b"\x89PNG"
 
     # The saved checkpoint and processor reload and caption exactly like the trained model did.
     model = VideoBlip2ForConditionalGeneration.from_pretrained(tmp_path / "out").eval()

@@ -147,6 +147,9 @@ class VideoSCSTConfig(TrainingArguments):
     eval_num_beams (`int`, *optional*, defaults to `1`):
         Beams for evaluation decoding (1 = greedy). Evaluation logs ``eval_cider_d``, ``eval_bleu_4``, ...; use
         ``metric_for_best_model="cider_d"`` with ``load_best_model_at_end`` to keep the best checkpoint.
+    training_curves (`bool`, *optional*, defaults to `True`):
+        Write ``<output_dir>/training_curves.png`` at the end of training (rewards per function, reward std,
+        losses, KL / entropy, evaluation metrics over steps; needs matplotlib).
     """
 
     _VALID_DICT_FIELDS = TrainingArguments._VALID_DICT_FIELDS
@@ -204,6 +207,7 @@ class VideoSCSTConfig(TrainingArguments):
     log_completions_steps: int | None = field(default=None, metadata={"help": "Steps between tables (default logging_steps)."})
     num_completions_to_print: int = field(default=8, metadata={"help": "Rows of the completions table."})
     eval_num_beams: int = field(default=1, metadata={"help": "Beams for evaluation decoding (1 = greedy)."})
+    training_curves: bool = field(default=True, metadata={"help": "Write <output_dir>/training_curves.png at the end."})
 
     def __getstate__(self) -> dict:
         # transformers' Trainer pickles its arguments into every checkpoint and every pushed folder
