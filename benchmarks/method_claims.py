@@ -445,7 +445,7 @@ class Bench:
         )
         from hf_vidcap.rewards import get_cider_d_reward
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))  # one per process when several run
         self.args = args
         world = ShapesWorldConfig(num_train=args.num_train, num_validation=100, num_test=args.num_test, seed=0)
         self.world = world.version

@@ -161,7 +161,7 @@ class RegenBench:
         from hf_vidcap.encoders.shapes_standins import train_shapes_clip, train_shapes_mlm
         from hf_vidcap.rewards import get_cider_d_reward, get_mlm_grammar_reward
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))  # one per process when several run
         self.args = args
         world = ShapesWorldConfig(
             num_train=args.num_train, num_validation=args.num_validation, num_test=args.num_test, seed=0,

@@ -88,7 +88,7 @@ def main():
     parser.add_argument("--workdir", default="outputs/benchmark_scst_baselines")
     args = parser.parse_args()
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))  # one per process when several run
     dataset = load_shapes_dataset(args.data_dir)
     train, test = dataset["train"], dataset["test"]
     reward = get_cider_d_reward(train["captions"])
@@ -99,11 +99,22 @@ def main():
             raise SystemExit(f"no XE checkpoint at {checkpoint}: run benchmarks/scst_vs_xe.py --seeds {seed} first.")
         processor = VideoBlip2Processor.from_pretrained(checkpoint)
         collator = VideoCaptionCollator(processor, num_frames=8)
-        model = VideoBlip2ForConditionalGeneration.from_pretrained(checkpoint)
-        run = {"seed": seed, "xe": test_scores(model, processor, test, collator)}
-        run["xe"]["distinct"] = distinct_captions(model, processor, test, collator)
-        run["xe"].update(sampled_diversity(model, processor, test, collator))
+        # Each arm's scores are stored as soon as they exist (a rerun skips them): <output>_runs/seed<s>/<arm>.json.
+        stored = Path(args.output + "_runs") / f"seed{seed}"
+        stored.mkdir(parents=True, exist_ok=True)
+        run = {"seed": seed}
+        if (stored / "xe.json").exists():
+            run["xe"] = json.loads((stored / "xe.json").read_text())
+        else:
+            model = VideoBlip2ForConditionalGeneration.from_pretrained(checkpoint)
+            run["xe"] = test_scores(model, processor, test, collator)
+            run["xe"]["distinct"] = distinct_captions(model, processor, test, collator)
+            run["xe"].update(sampled_diversity(model, processor, test, collator))
+            (stored / "xe.json").write_text(json.dumps(run["xe"], indent=2) + "\n")
         for name in args.variants:
+            if (stored / f"{name}.json").exists():
+                run[name] = json.loads((stored / f"{name}.json").read_text())
+                continue
             model = VideoBlip2ForConditionalGeneration.from_pretrained(checkpoint)
             kwargs = {"num_generations": args.num_generations, **VARIANTS[name]}
             scst_args = config(
@@ -118,6 +129,7 @@ def main():
             scores.update(sampled_diversity(model, processor, test, collator))
             scores["seconds"] = time.perf_counter() - start
             run[name] = scores
+            (stored / f"{name}.json").write_text(json.dumps(scores, indent=2) + "\n")
             print(seed, name, {k: round(v, 4) for k, v in scores.items() if isinstance(v, float)}, flush=True)
         runs.append(run)
 

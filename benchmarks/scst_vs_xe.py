@@ -231,7 +231,7 @@ def main():
     parser.add_argument("--workdir", default="outputs/benchmark_scst_vs_xe")
     args = parser.parse_args()
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))  # one per process when several run
     world = ShapesWorldConfig(num_train=args.num_train, num_validation=100, num_test=args.num_test, seed=0)
     dataset = load_shapes_dataset(generate_shapes_dataset(args.data_dir, world))
     tokenizer = build_shapes_tokenizer()
