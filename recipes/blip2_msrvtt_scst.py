@@ -78,6 +78,7 @@ def main(script_args, training_args, model_args):
     trainer.train()
     trainer.save_model(training_args.output_dir)
     test_metrics = trainer.evaluate(test_dataset, metric_key_prefix="test")
+    trainer.save_metrics("test", test_metrics)  # <output_dir>/test_results.json (and all_results.json)
     if trainer.is_world_process_zero():
         print(trainer.metrics_table(test_metrics))
         curves = os.path.join(training_args.output_dir, CURVES_FILE)

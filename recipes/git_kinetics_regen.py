@@ -146,6 +146,7 @@ def main(script_args, training_args, model_args):
             trainer.compute_metrics = zero_shot_metrics(embedder, names, unseen_draws=draws)
             per_split.append(trainer.evaluate(_limit(dataset, script_args.max_eval_samples), metric_key_prefix=f"test_{name}"))
         results[name] = {key: sum(m[key] for m in per_split) / len(per_split) for key in per_split[0] if isinstance(per_split[0][key], float)}
+    trainer.save_metrics("zero_shot", {f"{name}/{key}": value for name, metrics in results.items() for key, value in metrics.items()})
     if trainer.is_world_process_zero():
         print(regen_table(results))
         curves = os.path.join(training_args.output_dir, CURVES_FILE)

@@ -79,6 +79,9 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     assert "| initial (step 0) | eval |" in table and "| XE (step 2) | eval |" in table and "| final (step 3) | test |" in table
     curves = tmp_path / "out" / "training_curves.png"  # the run's picture, and where it is
     assert f"training curves: {curves}" in table and curves.read_bytes()[:4] == b"\x89PNG"
+    import json
+
+    assert "test_cider_d" in json.loads((tmp_path / "out" / "test_results.json").read_text())  # the numbers outlive stdout
 
     # The saved checkpoint and processor reload and caption exactly like the trained model did.
     model = VideoBlip2ForConditionalGeneration.from_pretrained(tmp_path / "out").eval()
@@ -204,3 +207,7 @@ def test_regen_shapes_recipe_trains_and_evaluates_zero_shot(tmp_path, capsys):
     assert 0 <= shapes["test_shapes_zsl_top1_accuracy"] <= 100 and "test_shapes_gzsl_harmonic_mean" in shapes
     assert "test_shapes_cider_d" in shapes  # the shapes test clips have captions: caption quality too
     assert "| shapes |" in capsys.readouterr().out
+    import json
+
+    stored = json.loads((tmp_path / "out" / "zero_shot_results.json").read_text())
+    assert stored["shapes/test_shapes_zsl_top1_accuracy"] == shapes["test_shapes_zsl_top1_accuracy"]

@@ -1,4 +1,5 @@
-"""Pictures of a training run from the trainer's log history: ``training_curves.png`` in the output directory.
+"""What a training run leaves in its output directory when it ends: ``trainer_state.json`` (the log history, also
+with ``save_strategy="no"``) and ``training_curves.png``, a picture of the log history.
 
 Panels (each only when the run logged it): the reward of each reward function (mean over the step's completions)
 with the greedy baseline's reward, the reward standard deviations, the losses, KL / entropy, and every evaluation
@@ -17,6 +18,7 @@ from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
 CURVES_FILE = "training_curves.png"
+STATE_FILE = "trainer_state.json"
 _NOT_METRICS = ("runtime", "samples_per_second", "steps_per_second", "epoch", "num_draws")
 
 
@@ -81,6 +83,16 @@ def plot_training_curves(log_history: list[dict], path: str | Path, title: str |
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+class RunRecordCallback(TrainerCallback):
+    """Writes ``<output_dir>/trainer_state.json`` when training ends (main process only), whatever the save
+    strategy, so that a run's logged numbers outlive its console."""
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+            state.save_to_json(str(Path(args.output_dir) / STATE_FILE))
 
 
 class TrainingCurvesCallback(TrainerCallback):

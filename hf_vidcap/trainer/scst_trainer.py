@@ -31,7 +31,7 @@ from ..evaluation import generate_for_dataset, score_captions
 from ..models.captioner import VideoCaptionerMixin
 from .baselines import compute_baselines, diversity_advantages, get_baseline, scale_advantages
 from .checkpoints import CheckpointStateMixin
-from .curves import TrainingCurvesCallback
+from .curves import RunRecordCallback, TrainingCurvesCallback
 from .losses import policy_loss
 from .publishing import HubPublishingMixin
 from .references import check_dataset_columns, dataset_columns
@@ -152,7 +152,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             train_dataset=train_dataset,
             eval_dataset=eval_dataset,
             processing_class=processing_class,
-            callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback(), StepTimer(self), *([TrainingCurvesCallback()] if args.training_curves else [])],
+            callbacks=[*(callbacks or []), _EvaluateAtXEEndCallback(), StepTimer(self), RunRecordCallback(), *([TrainingCurvesCallback()] if args.training_curves else [])],
             optimizers=optimizers,
             compute_metrics=compute_metrics,
         )

@@ -1,10 +1,13 @@
-"""training_curves.png: the panels from a log history (hand-made), and a real run writing the picture."""
+"""What a run leaves: training_curves.png (the panels from a hand-made log history; a real run writing it) and
+trainer_state.json."""
+
+import json
 
 from helpers import make_args, make_model_and_processor
 
 from hf_vidcap.rewards import get_cider_d_reward
 from hf_vidcap.trainer import VideoSCSTTrainer
-from hf_vidcap.trainer.curves import CURVES_FILE, curve_panels
+from hf_vidcap.trainer.curves import CURVES_FILE, STATE_FILE, curve_panels
 
 
 def test_panels_from_a_log_history():
@@ -30,6 +33,9 @@ def test_a_run_writes_its_training_curves(tokenizer, shapes_dataset, tmp_path):
     trainer.train()
     picture = tmp_path / "on" / CURVES_FILE
     assert picture.read_bytes()[:4] == b"\x89PNG"
+    # The log history is kept with save_strategy="no" too, with numbers as numbers.
+    state = json.loads((tmp_path / "on" / STATE_FILE).read_text())
+    assert state["global_step"] == 2 and isinstance(state["log_history"][0]["loss"], float)
     trainer = VideoSCSTTrainer(model, reward, make_args(tmp_path / "off", training_curves=False), shapes_dataset["train"], None, processor)
     trainer.train()
     assert not (tmp_path / "off" / CURVES_FILE).exists()
