@@ -215,7 +215,16 @@ class VideoSCSTConfig(TrainingArguments):
         return {key: None if key.endswith("_token") else value for key, value in self.__dict__.items()}
 
     def __post_init__(self):
-        super().__post_init__()
+        try:
+            super().__post_init__()
+        except ValueError as error:
+            if "bf16" in str(error) or "fp16" in str(error):
+                raise ValueError(
+                    f"{error} This config asks for {'bf16' if self.bf16 else 'fp16'} mixed precision, which needs a GPU that "
+                    "supports it; on this machine pass --bf16 false --fp16 false (full precision), or --use_cpu true to "
+                    "run on the CPU."
+                ) from None
+            raise
         if self.remove_unused_columns:
             raise ValueError(
                 "remove_unused_columns must be False for VideoSCSTTrainer: rewards receive the dataset columns by name."

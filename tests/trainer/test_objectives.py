@@ -106,6 +106,11 @@ def test_diversity_advantages_by_hand():
         (dict(learning_rate=-1e-5), r"learning_rate \(-1e-05\) must be a finite number > 0"),
         (dict(learning_rate=0.0), r"learning_rate \(0.0\) must be"),
         (dict(xe_learning_rate=float("inf")), r"xe_learning_rate \(inf\) must be"),
+        # The paper configs ask for bf16: without a GPU (the test machines) the error says which flag to change.
+        pytest.param(
+            dict(bf16=True), r"pass --bf16 false --fp16 false .* or --use_cpu true",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU runs bf16"), id="bf16-without-gpu",
+        ),
     ],
 )
 def test_invalid_configurations_are_rejected(tmp_path, kwargs, match):
