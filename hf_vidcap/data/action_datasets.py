@@ -306,7 +306,13 @@ def _hub_action(source: str, split: str, revision, token):
     """A Hub repository (or its local copy) of parquet/json/folder data loaded with `datasets.load_dataset`."""
     import datasets
 
-    loaded = datasets.load_dataset(source, revision=revision, token=token)
+    try:
+        loaded = datasets.load_dataset(source, revision=revision, token=token)
+    except (ConnectionError, OSError) as error:  # offline, unreachable or missing: say what to pass instead
+        raise OSError(
+            f"cannot load the Hub dataset {source!r} ({type(error).__name__}: {str(error).splitlines()[0]}). Without the "
+            "Hub, pass data_dir= (--data_dir: the official release, or a folder of one sub-folder of videos per class)."
+        ) from error
     if split not in loaded:
         raise ValueError(f"{source} has the splits {list(loaded)}, not {split!r}.")
     dataset = loaded[split]

@@ -153,7 +153,14 @@ def hub_snapshot(source: str, patterns: list[str], revision: str | None = None, 
         return Path(source)
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(source, repo_type="dataset", allow_patterns=patterns, revision=revision, token=token))
+    try:
+        return Path(snapshot_download(source, repo_type="dataset", allow_patterns=patterns, revision=revision, token=token))
+    except Exception as error:  # offline, unreachable, missing or private: say what to pass instead
+        raise OSError(
+            f"cannot fetch {patterns} of the Hub dataset {source!r} ({type(error).__name__}: {str(error).splitlines()[0]}). "
+            "Without the Hub, pass data_dir= (--data_dir: the official release) or source= (a local copy of the "
+            "repository), and video_dir= (--video_dir) where the videos are."
+        ) from error
 
 
 def _extract_once(archive: Path) -> Path:

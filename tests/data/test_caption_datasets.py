@@ -66,6 +66,9 @@ def test_msrvtt_errors_name_the_problem(msrvtt_dir, tmp_path):
     (broken / "MSRVTT_data.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="1 videos of split 'train' have no captions.*video3"):
         load_caption_dataset("msrvtt", "train", data_dir=broken)
+    # Offline (the suite's HF_HUB_OFFLINE=1) the Hub repository cannot be fetched: the error names it and the fix.
+    with pytest.raises(OSError, match=r"Hub dataset 'friedrichor/MSR-VTT'.*pass data_dir= .*video_dir="):
+        load_caption_dataset("msrvtt", "test_1k")
 
 
 _clip = write_clip
