@@ -19,6 +19,7 @@ def test_clip_standin_trains_caches_and_loads(tmp_path):
     record = train_shapes_clip(tmp_path / "clip", **settings)
     assert record["settings"]["world_seed"] == 1000 and record["num_validation_clips"] == 8
     assert 0.0 <= record["zero_shot_action_accuracy"] <= 1.0 and record["final_loss"] > 0
+    assert 0.0 <= record["oracle_caption_action_accuracy"] <= 1.0 and record["settings"]["text_pair_weight"] == 1.0
     weights = tmp_path / "clip" / "model.safetensors"
     written = weights.stat().st_mtime_ns
     assert train_shapes_clip(tmp_path / "clip", **settings) == record and weights.stat().st_mtime_ns == written  # cached
