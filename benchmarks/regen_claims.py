@@ -25,7 +25,7 @@ Setting (ReGen's protocol, shrunk to the synthetic world):
   (seen / unseen accuracy, harmonic mean H), base top-1 (5-way), CIDEr-D, BLEU-4, the masked LM's mean
   pseudo-log-likelihood (eq. 5), the share of captions the world's own caption grammar accepts
   (`is_shapes_caption_grammatical`: sees word order and repetition), the share naming the clip's action, mean
-  length in words.
+  length in words, and a teacher-forced probe of latent action recognition (`action_probe`).
 
 The verdicts use `method_claims`' rule, and the claim rows join its table (``PLUGINS``)::
 
@@ -107,13 +107,13 @@ CLAIMS = {
 }
 SCORE_KEYS = (
     "zsl_top1", "gzsl_seen", "gzsl_unseen", "gzsl_h", "base_top1", "cider_d", "bleu_4", "mlm_pll", "grammatical",
-    "names_action", "length",
+    "names_action", "length", "action_probe",
 )
 SUITE = Suite(ARMS, CLAIMS, SCORE_KEYS, ("validation_base_top1", "validation_cider_d"))
 COLUMNS = (
     ("zsl_top1", "novel ZSL top-1 %", 1), ("gzsl_h", "GZSL H %", 1), ("base_top1", "base top-1 %", 1),
     ("cider_d", "CIDEr-D", 3), ("mlm_pll", "MLM PLL", 2), ("grammatical", "grammatical", 2),
-    ("names_action", "names action", 2), ("length", "words", 1),
+    ("names_action", "names action", 2), ("length", "words", 1), ("action_probe", "probe %", 1),
 )
 
 
@@ -147,6 +147,34 @@ def regen_scores(captions: list[str], columns: dict, embedder, mlm) -> dict:
     scores["length"] = statistics.mean(len(c.split()) for c in captions)
     scores["examples"] = captions[:6]
     return scores
+
+
+def action_probe(model, processor, split, batch_size: int = 50) -> float:
+    """Latent action recognition (FACTS.md's lesson: the claim needs a captioner that recognises actions): the share
+    of clips whose teacher-forced likelihood is highest for "a <colour> <shape> is <action>" with their own action
+    among all 8 (length-normalised log-probability), independent of what greedy decoding says."""
+    import torch
+
+    from hf_vidcap.captioning import caption_token_logprobs, unwrap_captioner
+    from hf_vidcap.data import VideoCaptionCollator
+    from hf_vidcap.data.shapes import ACTIONS
+
+    captioner = unwrap_captioner(model)
+    was_training = captioner.training
+    captioner.eval()
+    collator = VideoCaptionCollator(processor, num_frames=8)
+    correct = []
+    with torch.no_grad():
+        for start in range(0, len(split), batch_size):
+            rows = [split[i] for i in range(start, min(start + batch_size, len(split)))]
+            batch = collator(rows)
+            texts = [f"a {row['color']} {row['shape']} is {action}" for row in rows for action in ACTIONS]
+            ids, mask = processor.pad_captions(processor.caption_ids(texts))
+            logprobs = caption_token_logprobs(captioner, processor, ids, mask, pixel_values=batch["pixel_values"], captions_per_video=len(ACTIONS))
+            scores = (logprobs.sum(dim=1) / mask.sum(dim=1)).view(len(rows), len(ACTIONS))
+            correct += [ACTIONS[int(k)] == row["action"] for k, row in zip(scores.argmax(dim=1), rows)]
+    captioner.train(was_training)
+    return 100.0 * sum(correct) / len(correct)
 
 
 # ------------------------------------------------------------------------------------------------------ training
@@ -202,6 +230,7 @@ class RegenBench:
         generation = generation or {}
         validation = regen_scores(*self.captions(model, processor, self.base["validation"], **generation), self.embedder, self.mlm)
         test = regen_scores(*self.captions(model, processor, self.dataset["test"], **generation), self.embedder, self.mlm)
+        test["action_probe"] = action_probe(model, processor, self.dataset["test"])
         result = {
             "seed": seed, **fields, "validation_base_top1": validation["base_top1"],
             "validation_cider_d": validation["cider_d"], "test": test,
