@@ -26,6 +26,10 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--per_device_batch", type=int, required=True)
     parser.add_argument("--zero_stage", type=int, default=0)
+    parser.add_argument(
+        "--from_launcher", action="store_true",
+        help="the distributed settings come from `accelerate launch --config_file` (DeepSpeed / FSDP plugin), not the run",
+    )
     parser.add_argument("--trainable_vision", action="store_true")
     parser.add_argument("--max_steps", type=int, default=2)
     parser.add_argument("--save_steps", type=int, default=0, help="0: no checkpoints")
@@ -36,7 +40,7 @@ def main():
 
     from accelerate import PartialState
 
-    if cli.zero_stage:
+    if cli.zero_stage or cli.from_launcher:
         # DeepSpeed on CPU: force gloo before the training arguments build their state (../shared/FACTS.md).
         PartialState(backend="gloo")
 
@@ -51,8 +55,8 @@ def main():
     model, processor = make_model_and_processor(build_shapes_tokenizer())
     if not cli.trainable_vision:
         model.vision_model.requires_grad_(False)
-    extra = {}
-    if cli.zero_stage:
+    extra = {"accelerator_config": {"use_configured_state": True}} if cli.from_launcher else {}
+    if cli.zero_stage and not cli.from_launcher:
         zero = {"stage": cli.zero_stage}
         if cli.zero_stage == 3:
             zero["stage3_gather_16bit_weights_on_model_save"] = True

@@ -43,16 +43,24 @@ def initial(tokenizer):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+CONFIGS = Path(__file__).parents[2] / "recipes" / "accelerate_configs"
+
+
 @pytest.mark.parametrize(
-    "launcher",
-    [["--multi_gpu"], ["--use_deepspeed", "--zero_stage", "2"], ["--use_deepspeed", "--zero_stage", "3"]],
+    "config, zero",
+    [
+        ("multi_gpu.yaml", []),
+        ("deepspeed_zero2.yaml", ["--zero_stage", "2", "--from_launcher"]),
+        ("deepspeed_zero3.yaml", ["--zero_stage", "3", "--from_launcher"]),
+    ],
     ids=["ddp", "zero2", "zero3"],
 )
-def test_two_processes_match_one_process(shapes_dir, tmp_path, single, initial, launcher):
-    zero = ["--zero_stage", launcher[-1]] if "--use_deepspeed" in launcher else []
+def test_two_processes_match_one_process(shapes_dir, tmp_path, single, initial, config, zero):
+    """The shipped launch configs, with only the device settings overridden (2 processes, no mixed precision; no
+    GPU here, so DDP runs over gloo as MULTI_CPU)."""
     result, params = _run(
-        [*ACCELERATE, *launcher, str(RUNNER), "--data", str(shapes_dir), "--out", str(tmp_path), "--per_device_batch", "2",
-         "--trainable_vision", "--evaluate_first", *zero],
+        [*ACCELERATE, "--config_file", str(CONFIGS / config), str(RUNNER), "--data", str(shapes_dir), "--out", str(tmp_path),
+         "--per_device_batch", "2", "--trainable_vision", "--evaluate_first", *zero],
         tmp_path,
     )
     expected_result, expected = single
@@ -95,3 +103,19 @@ def test_a_run_killed_while_saving_resumes_to_the_uninterrupted_weights(shapes_d
     assert sorted(params) == sorted(expected)
     for name, value in expected.items():
         assert torch.allclose(params[name], value, atol=1e-6, rtol=0), name
+
+
+@pytest.mark.parametrize("config", ["deepspeed_zero3_offload.yaml", "fsdp.yaml", "multi_gpu.yaml", "deepspeed_zero2.yaml", "deepspeed_zero3.yaml", "cpu.yaml"])
+def test_every_launch_config_parses(config):
+    """accelerate reads each shipped config. ZeRO-3 offload starts on CPU too but builds DeepSpeed's CPU Adam op
+    first (minutes), and accelerate turns FSDP into plain multi-CPU DDP without a GPU: both are checked here for what
+    they ask, and need GPUs to run as themselves (README table)."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    loaded = load_config_from_file(str(CONFIGS / config))
+    expected = {"cpu.yaml": "NO", "multi_gpu.yaml": "MULTI_GPU", "fsdp.yaml": "FSDP"}.get(config, "DEEPSPEED")
+    assert str(loaded.distributed_type).endswith(expected)
+    if config == "deepspeed_zero3_offload.yaml":
+        assert loaded.deepspeed_config["offload_optimizer_device"] == loaded.deepspeed_config["offload_param_device"] == "cpu"
+    if config == "fsdp.yaml":
+        assert loaded.fsdp_config["fsdp_sharding_strategy"] == "FULL_SHARD"
