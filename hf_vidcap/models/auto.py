@@ -19,7 +19,13 @@ from __future__ import annotations
 import json
 import os
 
-from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText, AutoModelForSeq2SeqLM
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForImageTextToText,
+    AutoModelForSeq2SeqLM,
+    AutoProcessor,
+)
 
 from .blip2_video import VideoBlip2Config, VideoBlip2ForConditionalGeneration, VideoBlip2Processor
 from .git_video import VideoGitConfig, VideoGitForCausalLM, VideoGitProcessor
@@ -40,6 +46,8 @@ VIDEO_CAPTIONERS: dict[str, tuple[type, type]] = {
 
 
 def register_auto_classes() -> None:
+    for config_class, processor_class in ((VideoBlip2Config, VideoBlip2Processor), (VideoGitConfig, VideoGitProcessor), (OFAConfig, OFAProcessor)):
+        AutoProcessor.register(config_class, processor_class, exist_ok=True)
     AutoConfig.register(VideoBlip2Config.model_type, VideoBlip2Config, exist_ok=True)
     AutoModelForImageTextToText.register(VideoBlip2Config, VideoBlip2ForConditionalGeneration, exist_ok=True)
     AutoConfig.register(VideoGitConfig.model_type, VideoGitConfig, exist_ok=True)

@@ -182,8 +182,24 @@ class VideoCaptionProcessor(PushToHubMixin):
             texts.append(self.tokenizer.decode(row, skip_special_tokens=True).strip())
         return texts
 
-    def __call__(self, videos=None, captions: Sequence[str] | None = None, max_length: int | None = None) -> dict:
-        """``pixel_values`` for ``videos`` and padded ``caption_ids``/``caption_mask`` for ``captions``."""
+    def batch_decode(self, sequences, skip_special_tokens: bool = True) -> list[str]:
+        """transformers' name for `decode_captions`: rows of generated ids (a tensor or lists) to text, each cut at
+        its first eos (special tokens are always skipped)."""
+        if not skip_special_tokens:
+            raise ValueError("the captioners' processors decode captions without special tokens; use processor.tokenizer to see them.")
+        return self.decode_captions(sequences if isinstance(sequences, torch.Tensor) else torch.as_tensor(sequences))
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        """One row of generated ids to text."""
+        return self.batch_decode([list(ids)], skip_special_tokens)[0]
+
+    def __call__(
+        self, videos=None, captions: Sequence[str] | None = None, max_length: int | None = None, return_tensors: str | None = "pt"
+    ) -> dict:
+        """``pixel_values`` for ``videos`` and padded ``caption_ids``/``caption_mask`` for ``captions``, as PyTorch
+        tensors (``return_tensors="pt"``, the only kind the captioners take)."""
+        if return_tensors not in ("pt", None):
+            raise ValueError(f"return_tensors ({return_tensors!r}) must be 'pt': the captioners are PyTorch models.")
         out = {}
         if videos is not None:
             out["pixel_values"] = self.preprocess_videos(videos)
@@ -233,6 +249,8 @@ class VideoCaptionProcessor(PushToHubMixin):
 
         path = str(pretrained_model_name_or_path)
         hub = {key: kwargs.pop(key) for key in _HUB_KWARGS if key in kwargs}
+        for internal in ("_from_auto", "_from_pipeline", "trust_remote_code"):  # what AutoProcessor / pipeline() pass
+            kwargs.pop(internal, None)
         tokenizer = kwargs.pop("tokenizer", None) or AutoTokenizer.from_pretrained(path, **hub)
         config_file = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub)
         if config_file is not None:

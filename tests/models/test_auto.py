@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from transformers import (
+    AutoProcessor,
     Blip2Config,
     Blip2ForConditionalGeneration,
     BlipImageProcessor,
@@ -105,6 +106,15 @@ def test_tiny_checkpoints_reload_exactly_through_the_auto_classes(tmp_path, mode
         assert isinstance(model, OFAForConditionalGeneration)
         pointers = {model.model.shared.weight.data_ptr(), model.model.encoder.embed_tokens.weight.data_ptr(), model.lm_head.weight.data_ptr()}
         assert len(pointers) == 1
+    # transformers' own AutoProcessor finds the same processor, which follows the processor conventions.
+    auto = AutoProcessor.from_pretrained(tmp_path)
+    assert type(auto) is type(processor) and auto.to_dict() == processor.to_dict()
+    frames = torch.randint(0, 255, (4, 64, 64, 3), dtype=torch.uint8).numpy()
+    inputs = auto(videos=[frames], captions=["a red circle"], return_tensors="pt")
+    assert inputs["pixel_values"].shape == (1, processor.num_model_frames(4), 3, 64, 64) and inputs["caption_ids"].shape[0] == 1
+    with pytest.raises(ValueError, match="return_tensors .* must be 'pt'"):
+        auto(captions=["a red circle"], return_tensors="np")
+    assert auto.batch_decode(inputs["caption_ids"]) == ["a red circle"] and auto.decode(inputs["caption_ids"][0]) == "a red circle"
     if model_type != "ofa":  # frame-limited models: the checkpoint holds 7 frame slots (4 frames + 3 differences)
         with pytest.raises(ValueError, match=r"takes at most 7 frames per video .* feeds it 9 .* config_overrides="):
             AutoModelForVideoCaptioning.from_pretrained(tmp_path, num_frames=9)
