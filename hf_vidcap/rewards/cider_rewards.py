@@ -6,8 +6,10 @@ import math
 from collections.abc import Iterable, Sequence
 
 from ..metrics.cider import CiderD
-from ..metrics.text import normalize_corpus
+from ..metrics.text import normalize_caption, normalize_corpus
 from ._contract import completion_text
+
+_REFERENCE_CACHE_LIMIT = 200_000  # videos whose normalised references are kept (cleared when full)
 
 
 class _CiderDReward:
@@ -17,6 +19,23 @@ class _CiderDReward:
         self.scorer = scorer
         self.references_column = references_column
         self.normalize = normalize
+        # A video's references are normalised once per run, not on every step that samples it.
+        self._normalized_references: dict[tuple[str, ...], list[str]] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_normalized_references": {}}  # the cache is rebuilt, not pickled
+
+    def _normalized(self, references: Sequence[str], sample) -> list[str]:
+        if isinstance(references, str):
+            raise ValueError(f"sample {sample!r}: the references must be a list of captions, not one string {references!r}.")
+        key = tuple(references)
+        normalized = self._normalized_references.get(key)
+        if normalized is None:
+            normalized = normalize_corpus([], [references], [sample])[1][0]  # an empty one is an error naming it
+            if len(self._normalized_references) >= _REFERENCE_CACHE_LIMIT:
+                self._normalized_references.clear()
+            self._normalized_references[key] = normalized
+        return normalized
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -32,7 +51,9 @@ class _CiderDReward:
         references = kwargs[self.references_column]
         candidates = [completion_text(c) for c in completions]
         if self.normalize:
-            candidates, references = normalize_corpus(candidates, references, kwargs.get("video_id"))
+            names = kwargs.get("video_id")
+            candidates = [normalize_caption(c) for c in candidates]
+            references = [self._normalized(refs, names[i] if names is not None else i) for i, refs in enumerate(references)]
         scores = self.scorer.compute_score(candidates, references)[1]
         return [float(s) for s in scores]
 

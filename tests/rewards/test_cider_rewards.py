@@ -77,3 +77,25 @@ def test_a_reference_empty_after_normalisation_is_an_error_naming_the_sample():
         reward(completions=["a red circle", "a blue square"], captions=[TRAIN[0], ["a blue square", "..."]], video_id=["v0", "v1"])
     with pytest.raises(ValueError, match=r"sample 1 has the reference '🙂🙂'"):
         get_cider_d_reward([TRAIN[0], ["🙂🙂"]])
+
+
+def test_each_videos_references_are_normalised_once(monkeypatch):
+    """SCST samples the same videos every epoch: their references are normalised on first sight and reused (the
+    reward then costs about what the bare scorer does, benchmarks/reward_speed.py), with the same scores."""
+    import hf_vidcap.rewards.cider_rewards as module
+
+    calls = []
+    original = module.normalize_corpus
+    monkeypatch.setattr(module, "normalize_corpus", lambda *a: calls.append(a) or original(*a))
+    reward = get_cider_d_reward(TRAIN)
+    calls.clear()  # (the training references' document frequencies)
+    raw = [["A red circle moves LEFT!", "the red circle slides left"], ["a blue square grows", "a blue square expands."]]
+    expected = CiderD.from_corpus(TRAIN).compute_score(["a red circle", "a blue square"], TRAIN)[1].tolist()
+    for _ in range(3):  # three "epochs", K = 2 samples per video
+        scores = reward(["a red circle", "A red circle", "a blue square", "a blue square"], captions=[raw[0], raw[0], raw[1], raw[1]])
+        assert scores == pytest.approx([expected[0], expected[0], expected[1], expected[1]])
+    assert len(calls) == 2  # once per video, not per sample or per call
+    restored = pickle.loads(pickle.dumps(reward))
+    assert restored._normalized_references == {} and restored(["a red circle"], captions=[raw[0]]) == pytest.approx([expected[0]])
+    with pytest.raises(ValueError, match="must be a list of captions, not one string"):
+        reward(["a red circle"], captions=["a red circle moves left"])
