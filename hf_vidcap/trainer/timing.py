@@ -9,15 +9,25 @@ from contextlib import contextmanager
 from transformers import TrainerCallback
 
 
+def _synchronize() -> None:
+    """GPU kernels run asynchronously: wait for them so that a phase's time is its own (a no-op on CPU)."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 class StepTimingMixin:
     """``_timed(phase)`` for the trainer's phases, and the backward pass as the rest of ``training_step``."""
 
     @contextmanager
     def _timed(self, phase: str):
+        _synchronize()
         start = time.perf_counter()
         try:
             yield
         finally:
+            _synchronize()
             self._phase_times[phase] += time.perf_counter() - start
 
     def training_step(self, model, inputs, num_items_in_batch=None):
