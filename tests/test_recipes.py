@@ -59,7 +59,7 @@ def _demo_checkpoint(path):
     return str(path)
 
 
-def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
+def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys, caplog):
     import torch
 
     from hf_vidcap import VideoBlip2ForConditionalGeneration, VideoBlip2Processor
@@ -76,7 +76,10 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys):
     parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
     trainer = recipe.main(*parser.parse_args_and_config(["--config", str(config), *overrides]))
     table = capsys.readouterr().out
+    logged = caplog.text
     assert "| initial (step 0) | eval |" in table and "| XE (step 2) | eval |" in table and "| final (step 3) | test |" in table
+    # Each evaluation's console line names its stage and split.
+    assert "evaluation, XE stage (step 2), eval: cider_d " in logged and "evaluation, SCST stage (step 3), test: cider_d " in logged
     curves = tmp_path / "out" / "training_curves.png"  # the run's picture, and where it is
     assert f"training curves: {curves}" in table and curves.read_bytes()[:4] == b"\x89PNG"
     import json

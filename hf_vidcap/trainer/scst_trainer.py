@@ -565,8 +565,15 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             scores.update(self.compute_metrics(captions, columns))
         metrics = {f"{metric_key_prefix}_{key}": value for key, value in scores.items()}
         self.log(metrics)
+        if self.is_world_process_zero():  # the console line says which stage and split the numbers belong to
+            shown = ", ".join(f"{key} {value:.4f}" for key, value in scores.items() if isinstance(value, float) and not key.endswith("_std"))
+            logger.warning(f"evaluation, {self._stage(self.state.global_step)} stage (step {self.state.global_step}), {metric_key_prefix}: {shown}")
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
+
+    def _stage(self, step: int) -> str:
+        """``"initial"`` (step 0), ``"XE"`` (the warm-up) or ``"SCST"``."""
+        return "initial" if step == 0 else "XE" if step <= self.args.xe_warmup_steps else "SCST"
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         # Evaluation logs can happen between two training logs (and with the model in train mode): only the
@@ -593,13 +600,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         for entry in self.state.log_history:
             if f"eval_{keys[0]}" in entry:
                 step = entry.get("step", 0)
-                if step == 0:
-                    stage = "initial"
-                elif step <= self.args.xe_warmup_steps:
-                    stage = "XE"
-                else:
-                    stage = "SCST"
-                rows.append((f"{stage} (step {step})", "eval", [entry.get(f"eval_{k}", float("nan")) for k in keys]))
+                rows.append((f"{self._stage(step)} (step {step})", "eval", [entry.get(f"eval_{k}", float("nan")) for k in keys]))
         if final_metrics:
             prefix = next(iter(final_metrics)).split("_", 1)[0]
             values = [final_metrics.get(f"{prefix}_{k}", float("nan")) for k in keys]
