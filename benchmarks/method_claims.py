@@ -280,6 +280,30 @@ def _pm(stats: dict | None, digits: int = 3) -> str:
     return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}" if stats["n"] > 1 else f"{stats['mean']:.{digits}f}"
 
 
+def claim_lines(table: dict) -> list[str]:
+    """The claims table (header included): one row per comparison, the claim's verdict on its last row."""
+    lines = [
+        "| claim | paper's numbers | comparison | ours: A | ours: B | A − B per seed | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in table["claims"].items():
+        for i, comp in enumerate(row["comparisons"]):
+            first = i == 0
+            diffs = ", ".join(f"{d:+.3f}" for d in comp.get("diffs", [])) or "–"
+            source = f"; `{row['source']}`, its own settings" if row.get("source") else ""
+            title = f"**{name}**: {row['statement']} ({row['paper']}{source})" if first else ""
+            anchor = row["anchor"] if first else ""
+            overall = f" → claim **{row['verdict']}**" if i == len(row["comparisons"]) - 1 else ""
+            what = f"{comp['a']} vs {comp['b']}: {comp['metric']} ({comp['direction'].replace('_', ' ')})"
+            asked = len(row.get("seeds", table["seeds"]))
+            partial = f" ({len(comp['seeds'])} of {asked} seeds)" if 0 < len(comp["seeds"]) < asked else ""
+            lines.append(
+                f"| {title} | {anchor} | {what} | {_pm(comp.get('a_stats'))} | {_pm(comp.get('b_stats'))} | {diffs} | "
+                f"{comp['verdict']}{partial}{overall} |"
+            )
+    return lines
+
+
 def markdown(table: dict, settings: dict) -> str:
     seeds = table["seeds"]
     lines = [
@@ -295,24 +319,8 @@ def markdown(table: dict, settings: dict) -> str:
         "paired difference favours the claim by more than the larger seed std of the two arms (*not worse*: not "
         "below minus it), *reversed* when it goes the other way by more than that, else *within noise*.",
         "",
-        "| claim | paper's numbers | comparison | ours: A | ours: B | A − B per seed | verdict |",
-        "|---|---|---|---|---|---|---|",
+        *claim_lines(table),
     ]
-    for name, row in table["claims"].items():
-        for i, comp in enumerate(row["comparisons"]):
-            first = i == 0
-            diffs = ", ".join(f"{d:+.3f}" for d in comp.get("diffs", [])) or "–"
-            source = f"; `{row['source']}`, its own settings" if row.get("source") else ""
-            title = f"**{name}**: {row['statement']} ({row['paper']}{source})" if first else ""
-            anchor = row["anchor"] if first else ""
-            overall = f" → claim **{row['verdict']}**" if i == len(row["comparisons"]) - 1 else ""
-            what = f"{comp['a']} vs {comp['b']}: {comp['metric']} ({comp['direction'].replace('_', ' ')})"
-            asked = len(row.get("seeds", seeds))
-            partial = f" ({len(comp['seeds'])} of {asked} seeds)" if 0 < len(comp["seeds"]) < asked else ""
-            lines.append(
-                f"| {title} | {anchor} | {what} | {_pm(comp.get('a_stats'))} | {_pm(comp.get('b_stats'))} | {diffs} | "
-                f"{comp['verdict']}{partial}{overall} |"
-            )
     lines += [
         "",
         "| arm | lr (validation CIDEr-D per lr) | seeds | greedy CIDEr-D | BLEU-4 | names shape | rs CIDEr-D | rs Div-1 | rs Div-2 | rs mBLEU-4 | bs CIDEr-D | bs Div-2 | bs mBLEU-4 |",
@@ -365,15 +373,19 @@ def plot(table: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def write_outputs(table: dict, settings: dict, output: str, readme: Path | None = None) -> str:
-    text = markdown(table, settings)
+def write_outputs(
+    table: dict, settings: dict, output: str, readme: Path | None = None, render=None, draw=None, markers=(README_START, README_END)
+) -> str:
+    """``output``.json / .md / .png of ``table`` (Markdown by ``render``, default `markdown`; the figure by ``draw``,
+    default `plot`), and the Markdown between ``markers`` in ``readme``. Returns the Markdown."""
+    text = (render or markdown)(table, settings)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output + ".json").write_text(json.dumps({"settings": settings, **table}, indent=2, default=str) + "\n")
     Path(output + ".md").write_text(text)
-    plot(table, Path(output + ".png"))
+    (draw or plot)(table, Path(output + ".png"))
     if readme is not None:
         content = readme.read_text()
-        start, end = content.index(README_START) + len(README_START), content.index(README_END)
+        start, end = content.index(markers[0]) + len(markers[0]), content.index(markers[1])
         readme.write_text(content[:start] + "\n" + text + content[end:])
     return text
 

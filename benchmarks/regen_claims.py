@@ -354,20 +354,8 @@ def markdown(table: dict, settings: dict) -> str:
         f"chosen on seed {table['select_seed']}'s base-class validation (top-1, then CIDEr-D). Test; mean ± std over "
         f"seeds {seeds}; verdicts as in the method-claims table.{_standins_line(settings)}",
         "",
-        "| claim | paper (Table 1) | comparison | ours: A | ours: B | A − B per seed | verdict |",
-        "|---|---|---|---|---|---|---|",
+        *mc.claim_lines(table),
     ]
-    for name, row in table["claims"].items():
-        for i, comp in enumerate(row["comparisons"]):
-            first = i == 0
-            diffs = ", ".join(f"{d:+.3f}" for d in comp.get("diffs", [])) or "–"
-            partial = f" ({len(comp['seeds'])} of {len(seeds)} seeds)" if 0 < len(comp["seeds"]) < len(seeds) else ""
-            overall = f" → claim **{row['verdict']}**" if i == len(row["comparisons"]) - 1 else ""
-            lines.append(
-                f"| {f'**{name}**: ' + row['statement'] if first else ''} | {row['anchor'] if first else ''} | "
-                f"{comp['a']} vs {comp['b']}: {comp['metric']} ({comp['direction'].replace('_', ' ')}) | "
-                f"{mc._pm(comp.get('a_stats'))} | {mc._pm(comp.get('b_stats'))} | {diffs} | {comp['verdict']}{partial}{overall} |"
-            )
     lines += [
         "",
         "| arm | setting (validation base top-1 per setting) | seeds | " + " | ".join(c[1] for c in COLUMNS) + " |",
@@ -424,16 +412,7 @@ def plot(table: dict, path: Path) -> None:
 
 
 def write_outputs(table: dict, settings: dict, output: str, readme: Path | None = None) -> str:
-    text = markdown(table, settings)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output + ".json").write_text(json.dumps({"settings": settings, **table}, indent=2, default=str) + "\n")
-    Path(output + ".md").write_text(text)
-    plot(table, Path(output + ".png"))
-    if readme is not None:
-        content = readme.read_text()
-        start, end = content.index(README_START) + len(README_START), content.index(README_END)
-        readme.write_text(content[:start] + "\n" + text + content[end:])
-    return text
+    return mc.write_outputs(table, settings, output, readme, markdown, plot, (README_START, README_END))
 
 
 def main(argv: list[str] | None = None) -> None:
