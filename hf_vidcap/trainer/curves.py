@@ -44,7 +44,7 @@ def curve_panels(log_history: list[dict]) -> list[tuple[str, dict[str, list[tupl
     groups = [
         ("reward per function (mean)", [k for k in keys if k.startswith("rewards/") and k.endswith("/mean")] + [k for k in ("reward", "reward_greedy") if k in series]),
         ("reward std", [k for k in keys if k.startswith("rewards/") and k.endswith("/std")] + [k for k in ("reward_std", "advantage_std") if k in series]),
-        ("loss", [k for k in ("loss", "loss/policy", "loss/xe", "loss/wtf", "loss/diversity") if k in series]),
+        ("loss", [k for k in keys if k == "loss" or k.startswith("loss/")]),  # loss/policy, loss/weighted_teacher_forcing, ...
         ("KL / entropy", [k for k in ("kl", "entropy") if k in series]),
         ("evaluation", [k for k in keys if k.startswith("eval_") and not k.endswith(_NOT_METRICS) and not k.endswith("_std")]),
     ]
