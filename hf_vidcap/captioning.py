@@ -35,6 +35,19 @@ def unwrap_captioner(model):
     return model
 
 
+def default_num_frames(model, processor, fallback: int | None = None) -> int:
+    """Frames to sample per video for ``model``: as many as its frame slots take (``processor.num_sampled_frames`` of
+    its frame-count field, which counts appended frame differences), else ``fallback`` (an error when None)."""
+    captioner = unwrap_captioner(model)
+    key = captioner.frames_limit_key(captioner.config) if hasattr(captioner, "frames_limit_key") else None
+    slots = getattr(captioner.config, key or "num_frames", None)
+    if slots:
+        return processor.num_sampled_frames(slots)
+    if fallback is None:
+        raise ValueError("the model's config has no frame count; pass a collator that samples the frames.")
+    return fallback
+
+
 def is_encoder_decoder(model) -> bool:
     """Whether the captioner's text model is an encoder-decoder (BLIP-2 FLAN-T5, OFA) rather than a decoder."""
     return bool(unwrap_captioner(model).config.get_text_config().is_encoder_decoder)

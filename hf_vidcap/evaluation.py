@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .captioning import generate_captions, make_generation_config, unwrap_captioner
+from .captioning import default_num_frames, generate_captions, make_generation_config, unwrap_captioner
 from .data.collator import is_empty_batch
 from .metrics import CiderD, corpus_bleu, normalize_caption, normalize_corpus
 
@@ -253,12 +253,7 @@ def evaluate_captioner(
         from .data.collator import VideoCaptionCollator
 
         # The model's frame slots count the images it sees (frames plus appended differences): sample accordingly.
-        captioner = unwrap_captioner(model)
-        limit = captioner.frames_limit_key(captioner.config) if hasattr(captioner, "frames_limit_key") else None
-        model_frames = getattr(captioner.config, limit or "num_frames", None)
-        if not model_frames:
-            raise ValueError("the model's config has no frame count; pass a collator that samples the frames.")
-        collator = VideoCaptionCollator(processor, num_frames=processor.num_sampled_frames(model_frames), references_column=references_column)
+        collator = VideoCaptionCollator(processor, num_frames=default_num_frames(model, processor), references_column=references_column)
     if needs_clip:
         from .encoders import load_clip_embedder
 

@@ -25,18 +25,9 @@ import torch
 from transformers import Pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .captioning import generate_captions, make_generation_config, unwrap_captioner
+from .captioning import default_num_frames, generate_captions, make_generation_config, unwrap_captioner
 
 _GENERATION_KEYS = ("max_new_tokens", "min_new_tokens", "num_beams", "do_sample", "num_return_sequences", "temperature", "top_k", "top_p", "length_penalty")
-
-
-def default_num_frames(model, processor, fallback: int = 8) -> int:
-    """Frames to sample per video for ``model``: as many as its frame slots take (``processor.num_sampled_frames``
-    of its frame-count field, which counts appended frame differences), else ``fallback``."""
-    captioner = unwrap_captioner(model)
-    key = captioner.frames_limit_key(captioner.config) if hasattr(captioner, "frames_limit_key") else None
-    slots = getattr(captioner.config, key, None) if key else None
-    return processor.num_sampled_frames(slots) if slots else fallback
 
 
 def _is_one_videos_frames(inputs) -> bool:
@@ -89,9 +80,8 @@ class VideoCaptioningPipeline(Pipeline):
         return preprocess, forward, {}
 
     def __call__(self, inputs, **kwargs):
-        if isinstance(inputs, np.ndarray) and inputs.ndim == 4 or _is_one_videos_frames(inputs):
+        if _is_one_videos_frames(inputs):  # one video's frames, not a batch of videos
             inputs = np.stack([np.asarray(frame) for frame in inputs])
-            return super().__call__(inputs, **kwargs)
         return super().__call__(inputs, **kwargs)
 
     def preprocess(self, video, num_frames=None, sampling="uniform", short_video="error"):
@@ -101,11 +91,11 @@ class VideoCaptioningPipeline(Pipeline):
             if video.ndim != 4 or video.shape[-1] != 3:
                 raise ValueError(f"decoded frames must be a (T, H, W, 3) array; got shape {video.shape}.")
             # Given frames are all used when the model takes that many.
-            num_frames = num_frames or min(len(video), default_num_frames(self.model, self.video_processor_))
+            num_frames = num_frames or min(len(video), default_num_frames(self.model, self.video_processor_, fallback=8))
             indices, _ = sample_frame_indices(len(video), num_frames, sampling, short_video)
             frames = video[indices]
         elif isinstance(video, (str, os.PathLike, dict)):
-            num_frames = num_frames or default_num_frames(self.model, self.video_processor_)
+            num_frames = num_frames or default_num_frames(self.model, self.video_processor_, fallback=8)
             frames = decode_video(video, num_frames, sampling=sampling, short_video=short_video)
         else:
             raise TypeError(f"a video is a path, a {{'path': ...}} dict or a (T, H, W, 3) array of frames; got {type(video).__name__}.")
@@ -172,4 +162,4 @@ def register_pipelines() -> None:
             PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=cls, pt_model=AutoModelForVideoCaptioning, type="multimodal")
 
 
-__all__ = ["VideoCaptioningPipeline", "ZeroShotVideoClassificationPipeline", "default_num_frames", "register_pipelines"]
+__all__ = ["VideoCaptioningPipeline", "ZeroShotVideoClassificationPipeline", "register_pipelines"]
