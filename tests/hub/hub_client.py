@@ -232,6 +232,75 @@ def video_datasets(fixture_dir, output_dir):
     }
 
 
+def ofa_release(fixture_dir, output_dir):
+    """Upload a repository in the OFA-Sys release layout as OFA-Sys/ofa-tiny, load it from "the Hub" (the model
+    class, the Auto classes and the processor), compare with the converted state dict loaded by hand, then save in
+    hf_vidcap's layout and reload."""
+    from huggingface_hub import HfApi
+
+    from hf_vidcap import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor
+    from hf_vidcap.captioning import generate_captions, make_generation_config
+    from hf_vidcap.models import OFAConfig, OFAForConditionalGeneration, OFAProcessor, convert_ofa_state_dict
+
+    api = HfApi()
+    api.create_repo("OFA-Sys/ofa-tiny")
+    api.upload_folder(repo_id="OFA-Sys/ofa-tiny", folder_path=fixture_dir)
+
+    model = OFAForConditionalGeneration.from_pretrained("OFA-Sys/ofa-tiny", image_size=32)
+    processor = OFAProcessor.from_pretrained("OFA-Sys/ofa-tiny", image_size=32)
+    auto_model = AutoModelForVideoCaptioning.from_pretrained("OFA-Sys/ofa-tiny", config_overrides={"image_size": 32})
+    auto_processor = AutoVideoCaptionProcessor.from_pretrained("OFA-Sys/ofa-tiny", image_size=32)
+
+    # By hand: the release's state dict, converted, into a model built from the converted config.
+    with open(os.path.join(fixture_dir, "config.json")) as f:
+        reference = OFAForConditionalGeneration(OFAConfig.from_dict(json.load(f), image_size=32)).eval()
+    original = torch.load(os.path.join(fixture_dir, "pytorch_model.bin"), weights_only=True)
+    reference.load_state_dict(convert_ofa_state_dict(original), strict=True)
+
+    video = torch.randn(2, 3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    prefix = torch.tensor([processor.prefix_ids()] * 2)
+    decoder_ids = torch.tensor([[0, 40, 41, 42]] * 2)
+
+    def logits(m):
+        with torch.no_grad():
+            return m(input_ids=prefix, pixel_values=video, decoder_input_ids=decoder_ids).logits
+
+    def max_diff(a, b):
+        return float((a - b).abs().max())
+
+    saved = os.path.join(output_dir, "saved")
+    model.save_pretrained(saved)
+    processor.save_pretrained(saved)
+    reloaded = OFAForConditionalGeneration.from_pretrained(saved)
+    reloaded_processor = OFAProcessor.from_pretrained(saved)
+    with open(os.path.join(saved, "config.json")) as f:
+        saved_config = json.load(f)
+    captions, _ = generate_captions(model, processor, model.get_video_embeds(video), make_generation_config(processor, 5))
+    reference_state = reference.state_dict()
+    tokenizer = processor.tokenizer
+    return {
+        "param_diffs": max(max_diff(value, reference_state[key]) for key, value in model.state_dict().items()),
+        "logits_vs_reference": max_diff(logits(model), logits(reference)),
+        "logits_abs": float(logits(reference).abs().mean()),
+        "auto_vs_reference": max_diff(logits(auto_model), logits(reference)),
+        "reloaded_vs_reference": max_diff(logits(reloaded), logits(reference)),
+        "model_config": {key: getattr(model.config, key) for key in ("image_size", "use_cache", "d_model", "vocab_size", "forced_eos_token_id")},
+        "saved_files": sorted(os.listdir(saved)),
+        "saved_config_has": [key for key in ("image_size", "frame_fusion") if key in saved_config],
+        "saved_keys_prefixes": sorted({key.split(".")[0] for key in reloaded.state_dict()}),
+        "tokenizer_len": len(tokenizer),
+        "code_0": tokenizer.convert_tokens_to_ids("<code_0>"),
+        "bin_0": tokenizer.convert_tokens_to_ids("<bin_0>"),
+        "bin_999": tokenizer.convert_tokens_to_ids("<bin_999>"),
+        "special": [tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id],
+        "prefix": tokenizer.decode(processor.prefix_ids()),
+        "processor_image_size": processor.image_size,
+        "auto_processor": type(auto_processor).__name__,
+        "reloaded_tokenizer_len": len(reloaded_processor.tokenizer),
+        "caption_shape": list(captions.shape),
+    }
+
+
 if __name__ == "__main__":
     scenario, shapes, output = sys.argv[1:4]
     result = globals()[scenario](shapes, output)

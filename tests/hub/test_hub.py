@@ -12,7 +12,7 @@ import pytest
 from hub_server import HubServer
 
 HERE = Path(__file__).resolve().parent
-TOKENS = {"hf_alice": "alice", "hf_bob": "bob", "hf_friedrichor": "friedrichor"}
+TOKENS = {"hf_alice": "alice", "hf_bob": "bob", "hf_friedrichor": "friedrichor", "hf_ofa": "OFA-Sys"}
 
 
 @pytest.fixture
@@ -126,6 +126,33 @@ def test_video_datasets_load_from_their_hub_repositories(hub, tmp_path):
     assert result["msvd_downloaded_videos"] == sorted(f"{v}.avi" for v in MSVD_SPLIT_IDS["test"])
     assert result["msvd_frames"] == [4, 32, 32, 3]
     assert result["msrvtt_ids"] == ["video0", "video1", "video2"] and result["msrvtt_frames"] == [4, 32, 32, 3]
+
+
+def test_ofa_release_checkpoint_loads_from_its_hub_repository_and_saves_in_our_layout(hub, tmp_path):
+    """OFA-Sys/ofa-tiny in the release's layout (tests/models/ofa_release_layout.py: key names from the port's code)."""
+    sys.path.insert(0, str(HERE.parent / "models"))
+    from ofa_release_layout import write_ofa_release_repo
+
+    from hf_vidcap.data.shapes import shapes_vocabulary
+
+    config = write_ofa_release_repo(str(tmp_path / "fixture"), shapes_vocabulary())
+    result = run_client(hub, "ofa_release", tmp_path / "fixture", tmp_path, token="hf_ofa")
+    # Every parameter holds the release's value, and the logits are those of the hand-converted state dict.
+    assert result["param_diffs"] == 0.0
+    assert result["logits_vs_reference"] == 0.0 and result["logits_abs"] > 0.1
+    assert result["auto_vs_reference"] == 0.0 and result["reloaded_vs_reference"] == 0.0
+    assert result["model_config"] == {"image_size": 32, "use_cache": True, "d_model": 32, "vocab_size": config["vocab_size"], "forced_eos_token_id": 2}
+    # save_pretrained writes hf_vidcap's layout (safetensors, our names, the video settings) and that reloads.
+    assert {"config.json", "model.safetensors", "tokenizer.json", "video_processor_config.json"} <= set(result["saved_files"])
+    assert result["saved_config_has"] == ["image_size", "frame_fusion"]
+    assert result["saved_keys_prefixes"] == ["lm_head", "model"]
+    # The tokenizer is BART's with <code_0..8191> then <bin_0..999> appended, as the release's OFATokenizer does.
+    base = config["vocab_size"] - 9192
+    assert result["tokenizer_len"] == result["reloaded_tokenizer_len"] == config["vocab_size"]
+    assert [result["code_0"], result["bin_0"], result["bin_999"]] == [base, base + 8192, base + 9191]
+    assert result["special"] == [0, 1, 2] and result["prefix"] == "<s> what does the image describe?</s>"
+    assert result["processor_image_size"] == 32 and result["auto_processor"] == "OFAProcessor"
+    assert result["caption_shape"][0] == 2
 
 
 def test_bad_publishing_arguments_are_named():

@@ -220,3 +220,57 @@ def test_lora_and_a_two_step_scst_run(bpe_tokenizer, tmp_path, shapes_dataset):
     VideoSCSTTrainer(fresh, reward, make_args(tmp_path / "scst"), train_dataset=shapes_dataset["train"], processing_class=processor).train()
     assert sorted(len(call["completions"]) for call in reward.calls) == [4, 4, 12, 12]
     assert any((p - before[n]).abs().max() > 0 for n, p in fresh.named_parameters())
+
+
+@pytest.fixture(scope="module")
+def release_repo(tmp_path_factory):
+    """A repository in the OFA-Sys release layout (tests/models/ofa_release_layout.py; the Hub round trip is
+    tests/hub/test_hub.py::test_ofa_release_checkpoint_loads_from_its_hub_repository_and_saves_in_our_layout)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ofa_release_layout import write_ofa_release_repo
+
+    folder = tmp_path_factory.mktemp("ofa_release")
+    write_ofa_release_repo(str(folder), shapes_vocabulary())
+    return folder
+
+
+def test_release_config_gets_the_release_resolution_and_drops_port_only_fields():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ofa_release_layout import release_config
+
+    sizes = {"tiny": (256, 4, "resnet50", 256), "medium": (512, 4, "resnet101", 256), "base": (768, 6, "resnet101", 384), "large": (1024, 12, "resnet152", 480)}
+    for name, (d_model, layers, resnet, resolution) in sizes.items():
+        raw = release_config(59457, d_model=d_model, layers=layers, heads=8, resnet_type=resnet)
+        config = OFAConfig.from_dict(raw)
+        assert config.image_size == resolution, name
+        assert config.use_cache and config.frame_fusion == "concat" and not hasattr(config, "encoder_layerdrop")
+        assert OFAConfig.from_dict(raw, image_size=480).image_size == 480
+    with pytest.raises(ValueError, match="entangle_position_embedding=True"):
+        OFAConfig.from_dict({**release_config(100), "entangle_position_embedding": True})
+    with pytest.raises(ValueError, match="share_decoder_input_output_embed=False"):
+        OFAConfig.from_dict({**release_config(100), "share_decoder_input_output_embed": False})
+
+
+def test_release_checkpoint_dtype_and_clear_errors(release_repo, tmp_path):
+    import shutil
+
+    model = OFAForConditionalGeneration.from_pretrained(release_repo, image_size=32, dtype=torch.bfloat16)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16} and not model.training
+    with pytest.raises(TypeError, match=r"\[.output_loading_info.\]"):
+        OFAForConditionalGeneration.from_pretrained(release_repo, image_size=32, output_loading_info=True)
+    broken = tmp_path / "broken"
+    shutil.copytree(release_repo, broken)
+    state = torch.load(broken / "pytorch_model.bin", weights_only=True)
+    del state["decoder.layers.1.cross_attn.q_proj.weight"]
+    torch.save(state, broken / "pytorch_model.bin")
+    with pytest.raises(ValueError, match=r"missing \['model.decoder.layers.1.encoder_attn.q_proj.weight'\]"):
+        OFAForConditionalGeneration.from_pretrained(broken, image_size=32)
+    (broken / "pytorch_model.bin").unlink()
+    with pytest.raises(OSError, match="original OFA config.json but none of"):
+        OFAForConditionalGeneration.from_pretrained(broken, image_size=32)

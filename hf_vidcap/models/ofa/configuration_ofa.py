@@ -65,6 +65,16 @@ class OFAConfig(PreTrainedConfig):
     is_encoder_decoder: bool = True
     tie_word_embeddings: bool = True
 
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs) -> OFAConfig:
+        """Also reads the OFA-Sys release's ``config.json`` (see `original_ofa_config_dict`): ``image_size`` is then
+        the release's resolution unless given here."""
+        from .convert_ofa import is_original_ofa_config, original_ofa_config_dict
+
+        if is_original_ofa_config(config_dict):
+            config_dict = original_ofa_config_dict(config_dict, image_size=kwargs.get("image_size"))
+        return super().from_dict(config_dict, **kwargs)
+
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
         if self.resnet_type not in RESNET_LAYERS:

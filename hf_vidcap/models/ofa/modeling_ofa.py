@@ -12,6 +12,7 @@ images).
 from __future__ import annotations
 
 import math
+import os
 from contextlib import contextmanager
 
 import torch
@@ -27,6 +28,9 @@ from transformers.utils.generic import can_return_tuple
 from ..cache_compat import cache_kwargs, output_cache, resolve_cache
 from ..captioner import VideoCaptionerMixin
 from .configuration_ofa import RESNET_LAYERS, OFAConfig
+from .convert_ofa import is_original_ofa_config, load_original_ofa_state_dict, load_original_ofa_weights, read_checkpoint_config
+
+_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 
 
 def token_relative_buckets(bucket_size: int, max_position: int) -> torch.Tensor:
@@ -431,6 +435,47 @@ class OFAForConditionalGeneration(VideoCaptionerMixin, OFAPreTrainedModel, Gener
         self.model = OFAModel(config)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """Loads hf_vidcap's checkpoints as any transformers model does, and the OFA-Sys release's (OFA-Sys/ofa-tiny
+        ... ofa-huge: the port's ``config.json`` and ``pytorch_model.bin`` in its key names), converting the keys
+        (`convert_ofa_state_dict`) and the config (`OFAConfig.from_dict`) on load; ``save_pretrained`` then writes
+        hf_vidcap's layout. For a release checkpoint ``dtype`` and ``device_map`` (one device) apply, and config
+        fields (``image_size``, ``frame_fusion``, ...) may be given as keywords."""
+        path = str(pretrained_model_name_or_path)
+        hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        raw = None if os.path.isfile(path) else read_checkpoint_config(path, hub)
+        if raw is None or not is_original_ofa_config(raw):
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        if model_args:
+            raise TypeError("from_pretrained takes no positional model arguments for an OFA-Sys release checkpoint.")
+        for key in [*hub, "trust_remote_code", *(key for key in kwargs if key.startswith("_"))]:
+            kwargs.pop(key, None)  # hub settings (used above) and what the Auto classes pass along
+        dtype = kwargs.pop("dtype", None) or kwargs.pop("torch_dtype", None)
+        device = kwargs.pop("device_map", None)
+        config = kwargs.pop("config", None)
+        if config is None:
+            config, kwargs = cls.config_class.from_dict(raw, return_unused_kwargs=True, **kwargs)
+        if kwargs:
+            raise TypeError(
+                f"from_pretrained got {sorted(kwargs)}, which loading an OFA-Sys release checkpoint does not take (it "
+                "takes hub settings, config=, OFAConfig fields, dtype= and device_map=). Load it once, save_pretrained "
+                "it, and load that copy with the full transformers options."
+            )
+        state_dict = load_original_ofa_state_dict(path, hub)
+        model = cls(config)
+        load_original_ofa_weights(model, state_dict)
+        if dtype == "auto":
+            dtype = next(value.dtype for value in state_dict.values() if value.is_floating_point())
+        if dtype is not None:
+            model = model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype)
+        if device is not None:
+            if isinstance(device, dict):
+                raise ValueError("device_map for an OFA-Sys release checkpoint must be one device (e.g. 'cuda:0'), not a map.")
+            model = model.to(device)
+        model.config._name_or_path = path
+        return model.eval()
 
     def get_encoder(self):
         return _EncoderForGeneration(self)

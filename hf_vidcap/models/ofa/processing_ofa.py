@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..processing_video_caption import VideoCaptionProcessor
+from ..processing_video_caption import _HUB_KWARGS, PROCESSOR_CONFIG_NAME, VideoCaptionProcessor
+from .convert_ofa import is_original_ofa_config, original_ofa_config_dict, original_ofa_resolution, read_checkpoint_config
 
 OFA_NUM_CODES = 8192  # VQGAN image-code tokens <code_0> ... <code_8191>
 OFA_NUM_BINS = 1000  # location tokens <bin_0> ... <bin_999>
@@ -62,9 +63,36 @@ class OFAProcessor(VideoCaptionProcessor):
         return super().prefix_ids() + [self.tokenizer.eos_token_id]
 
     @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """A saved OFAProcessor, or one built from an OFA-Sys release repository: BART's ``vocab.json`` /
+        ``merges.txt`` with OFA's <code_i> and <bin_j> tokens appended (as the release's tokenizer does on load), at
+        the release's resolution. Keyword arguments override the settings (e.g. ``image_size``, ``prompt``)."""
+        from transformers import BartTokenizer
+        from transformers.utils import cached_file
+
+        path = str(pretrained_model_name_or_path)
+        hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        saved = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub)
+        if "tokenizer" not in kwargs and saved is None:
+            raw = read_checkpoint_config(path, hub)
+            if raw is not None and is_original_ofa_config(raw):
+                kwargs["tokenizer"] = build_ofa_tokenizer(BartTokenizer.from_pretrained(path, **hub))
+                if "image_size" not in kwargs:
+                    original_ofa_config_dict(raw)  # warns when the architecture's resolution is unknown
+        return super().from_pretrained(path, **kwargs)
+
+    @classmethod
     def _settings_from_checkpoint(cls, path: str, hub: dict) -> dict:
-        # OFA repositories carry no image-processor file (the original code uses torchvision transforms).
-        return {}
+        # OFA repositories carry no image-processor file (the original code uses torchvision transforms): the
+        # resolution is the model's (for a release checkpoint, its pretraining resolution; see OFAConfig.from_dict).
+        from .configuration_ofa import OFAConfig
+
+        raw = read_checkpoint_config(path, hub)
+        if raw is None:
+            return {}
+        if is_original_ofa_config(raw):
+            return {"image_size": original_ofa_resolution(raw) or 256}  # from_pretrained warned if it is a guess
+        return {"image_size": OFAConfig.from_dict(raw).image_size}
 
 
 __all__ = ["OFAProcessor", "build_ofa_tokenizer", "location_token", "OFA_CAPTION_PROMPT", "OFA_NUM_BINS", "OFA_NUM_CODES"]
