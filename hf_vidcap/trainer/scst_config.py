@@ -103,6 +103,11 @@ class VideoSCSTConfig(TrainingArguments):
         Weighted teacher forcing (WTF-RL, eq. 3): the video's reference captions (``xe_captions_per_video`` of
         them) are scored by the reward functions like generated captions and added as extra trajectories,
         ``- teacher_forcing_weight * r(x_gt) * log p(x_gt)`` (no baseline: the weight is the reward).
+    policy_weight (`float`, *optional*, defaults to `1.0`):
+        Weight of the policy-gradient term over the drawn captions. ``0`` with ``teacher_forcing_weight > 0`` is
+        WTF-RL's "WTF" ablation: only the reference captions are trajectories, while the drawn captions still
+        serve the rewards (the contrastive reward's caption pool, the discriminator's online update). ``0`` needs
+        another term (``teacher_forcing_weight``, ``xe_weight``) or the run would train nothing.
     exploration_alpha (`float`, *optional*):
         Sequence-level exploration (Chen & Jin, eq. 15-16): the loss becomes ``alpha * L_precision + (1 - alpha) *
         L_diversity``. The precision term is the reward functions with ``baseline``; the diversity term rewards
@@ -191,6 +196,7 @@ class VideoSCSTConfig(TrainingArguments):
     nonfinite_rewards: str = field(default="raise", metadata={"help": f"NaN/inf rewards, one of {list(NONFINITE_REWARDS)}."})
     xe_weight: float = field(default=0.0, metadata={"help": "Weight of the XE term mixed into the RL loss."})
     teacher_forcing_weight: float = field(default=0.0, metadata={"help": "Weight of WTF-RL's weighted teacher forcing."})
+    policy_weight: float = field(default=1.0, metadata={"help": "Weight of the policy-gradient term (0: WTF-RL's WTF ablation)."})
     exploration_alpha: float | None = field(default=None, metadata={"help": "Precision weight of the exploration objective."})
     xe_warmup_steps: int = field(default=0, metadata={"help": "Steps of teacher-forced XE before SCST starts."})
     xe_learning_rate: float | None = field(default=None, metadata={"help": "Learning rate of the XE warm-up."})
@@ -273,10 +279,15 @@ class VideoSCSTConfig(TrainingArguments):
             raise ValueError("scale_rewards='group' needs num_generations >= 2 (a std over one reward is 0).")
         if self.nonfinite_rewards not in NONFINITE_REWARDS:
             raise ValueError(f"nonfinite_rewards ({self.nonfinite_rewards!r}) must be one of {list(NONFINITE_REWARDS)}.")
-        for name in ("entropy_coef", "beta", "xe_weight", "teacher_forcing_weight"):
+        for name in ("entropy_coef", "beta", "xe_weight", "teacher_forcing_weight", "policy_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} ({value}) must be a finite number >= 0.")
+        if self.policy_weight == 0 and self.teacher_forcing_weight == 0 and self.xe_weight == 0:
+            raise ValueError(
+                "policy_weight is 0 and so are teacher_forcing_weight and xe_weight: after the XE warm-up nothing would "
+                "train. Set policy_weight > 0 (RL), or teacher_forcing_weight > 0 (WTF-RL's WTF), or xe_weight > 0."
+            )
         if self.exploration_alpha is not None:
             if not 0 <= self.exploration_alpha <= 1:
                 raise ValueError(f"exploration_alpha ({self.exploration_alpha}) must be in [0, 1] (the paper uses 0.75).")

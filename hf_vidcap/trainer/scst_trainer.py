@@ -394,8 +394,9 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         rows = torch.arange(ids.shape[0], device=device).view(batch_size, rows_per_video)
         sample_rows, ref_rows = rows[:, :k].reshape(-1), rows[:, k:].reshape(-1)
         sample_logprobs = token_logprobs[sample_rows, : rollouts.mask.shape[1]]
-        loss = policy_loss(self._sequence_logprobs(sample_logprobs, rollouts.mask), advantages.to(device), valid.to(device))
-        metrics["loss/policy"].append(loss.item())
+        policy = policy_loss(self._sequence_logprobs(sample_logprobs, rollouts.mask), advantages.to(device), valid.to(device))
+        metrics["loss/policy"].append(policy.item())
+        loss = args.policy_weight * policy
         if scores.references is not None:
             ref_token_logprobs = token_logprobs[ref_rows, : ref_mask.shape[1]]
             if args.xe_weight > 0:

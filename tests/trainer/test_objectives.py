@@ -106,6 +106,8 @@ def test_diversity_advantages_by_hand():
         (dict(learning_rate=-1e-5), r"learning_rate \(-1e-05\) must be a finite number > 0"),
         (dict(learning_rate=0.0), r"learning_rate \(0.0\) must be"),
         (dict(xe_learning_rate=float("inf")), r"xe_learning_rate \(inf\) must be"),
+        (dict(policy_weight=0.0), r"policy_weight is 0 and so are teacher_forcing_weight and xe_weight: .*nothing would train"),
+        (dict(policy_weight=-1.0, teacher_forcing_weight=1.0), r"policy_weight \(-1.0\) must be a finite number >= 0"),
         # The paper configs ask for bf16: without a GPU (the test machines) the error says which flag to change.
         pytest.param(
             dict(bf16=True), r"pass --bf16 false --fp16 false .* or --use_cpu true",
@@ -181,8 +183,10 @@ def _manual_caption_stats(model, processor, pixel_values, ids, temperature=1.0):
         dict(rollout="beam", baseline="beam_mean", num_beams=4, length_normalization=True),
         dict(rollout="beam", baseline="leave_one_out", scale_rewards="group", entropy_coef=0.05),
         dict(rollout="beam", baseline="none", teacher_forcing_weight=0.5, xe_weight=0.3, beta=0.2),
+        dict(rollout="beam", baseline="none", teacher_forcing_weight=1.0, policy_weight=0.0),
+        dict(rollout="beam", baseline="beam_vs_greedy", teacher_forcing_weight=0.4, policy_weight=0.25),
     ],
-    ids=["beam_vs_greedy", "beam_mean+length_norm", "loo+group_scale+entropy", "none+wtf+xe+kl"],
+    ids=["beam_vs_greedy", "beam_mean+length_norm", "loo+group_scale+entropy", "none+wtf+xe+kl", "wtf_only", "scaled_policy+wtf"],
 )
 def test_loss_matches_a_hand_computation(tmp_path, tokenizer, shapes_dataset, kwargs):
     model, processor = make_model_and_processor(tokenizer)
@@ -218,7 +222,7 @@ def test_loss_matches_a_hand_computation(tmp_path, tokenizer, shapes_dataset, kw
         for i, ids in enumerate(samples["completion_ids"]):
             token, entropy = _manual_caption_stats(model, processor, pv[i // k : i // k + 1], ids)
             sequence = token.mean() if args.length_normalization else token.sum()
-            expected -= advantages.view(-1)[i] * sequence / (2 * k)
+            expected -= args.policy_weight * advantages.view(-1)[i] * sequence / (2 * k)
             entropies.append(entropy.sum())
             tokens += len(ids)
             if args.beta > 0:
