@@ -11,13 +11,15 @@ CPU = ["--use_cpu", "true"]
 CONFIGS = sorted((Path(__file__).parents[1] / "recipes" / "configs").rglob("*.yaml"))
 
 
-RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen"}
+RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen", "ofa": "ofa_coco_wtf"}
 
 
 def _script_arguments(config_path):
-    """The script-arguments class of the recipe a config belongs to (by its folder)."""
+    """The script-arguments class of the recipe a config belongs to (by its folder): its own subclass of
+    VideoScriptArguments, if it defines one."""
     recipe = _load_recipe(RECIPE_OF_CONFIG_DIR[config_path.parent.name])
-    return getattr(recipe, "RegenScriptArguments", VideoScriptArguments)
+    own = [value for value in vars(recipe).values() if isinstance(value, type) and issubclass(value, VideoScriptArguments) and value is not VideoScriptArguments]
+    return own[0] if own else VideoScriptArguments
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -214,3 +216,60 @@ def test_regen_shapes_recipe_trains_and_evaluates_zero_shot(tmp_path, capsys):
 
     stored = json.loads((tmp_path / "out" / "zero_shot_results.json").read_text())
     assert stored["shapes/test_shapes_zsl_top1_accuracy"] == shapes["test_shapes_zsl_top1_accuracy"]
+
+
+WTF_VARIANTS = {  # config: (policy_weight, teacher_forcing_weight, first reward, bidirectional, baseline)
+    "coco_wtf.yaml": (1.0, 1.0, "contrastive", True, "none"),
+    "coco_wtf_only.yaml": (0.0, 1.0, "contrastive", True, "none"),
+    "coco_rl.yaml": (1.0, 0.0, "contrastive", True, "none"),
+    "coco_rl_unidirectional.yaml": (1.0, 0.0, "contrastive", False, "none"),
+    "coco_scst_discriminator.yaml": (1.0, 0.0, "clip_score", None, "beam_vs_greedy"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WTF_VARIANTS))
+def test_wtf_paper_configs_have_the_paper_settings(name):
+    path = Path(__file__).parents[1] / "recipes" / "configs" / "ofa" / name
+    parser = TrlParser((_script_arguments(path), VideoSCSTConfig, ModelConfig))
+    script_args, training_args, model_args = parser.parse_args_and_config(["--config", str(path), *CPU])
+    # Sec. 4.1: OFA-tiny teacher-forced for 2 epochs, then 5 epochs at lr 1e-6, alpha 0.94, batches of 20 pairs.
+    assert model_args.model_name_or_path == "OFA-Sys/ofa-tiny" and script_args.teacher_forcing_epochs == 2
+    assert (training_args.learning_rate, training_args.num_train_epochs, training_args.per_device_train_batch_size) == (1e-6, 5, 20)
+    assert training_args.reward_weights == [0.94, 0.06] and script_args.reward_funcs[1] == "discriminator"
+    assert (training_args.rollout, training_args.num_generations, training_args.xe_captions_per_video) == ("beam", 1, 1)
+    assert script_args.dataset_name == "coco" and training_args.num_frames == 1
+    policy, wtf, first, bidirectional, baseline = WTF_VARIANTS[name]
+    assert (training_args.policy_weight, training_args.teacher_forcing_weight, training_args.baseline) == (policy, wtf, baseline)
+    assert script_args.reward_funcs[0] == first
+    if bidirectional is not None:
+        assert script_args.reward_kwargs["contrastive"]["bidirectional"] is bidirectional
+    assert "#   WTF-RL               33.82" in path.read_text()  # Table 1 quoted in every variant's header
+
+
+def test_wtf_shapes_recipe_teacher_forces_pretrains_the_discriminator_trains_and_evaluates(tmp_path, capsys):
+    from hf_vidcap.encoders.shapes_standins import train_shapes_clip
+    from hf_vidcap.models import save_tiny_checkpoint
+
+    train_shapes_clip(tmp_path / "clip", world_dir=str(tmp_path / "pretraining"), num_clips=8, steps=2, batch_size=4, num_validation=8)
+    save_tiny_checkpoint("ofa", tmp_path / "ofa", num_frames=2, frame_differences="append")
+    config = Path(__file__).parents[1] / "recipes" / "configs" / "ofa" / "shapes_wtf.yaml"
+    (tmp_path / "wtf.yaml").write_text(config.read_text().replace("outputs/shapes_clip", str(tmp_path / "clip")))
+    recipe = _load_recipe("ofa_coco_wtf")
+    parser = TrlParser((recipe.WTFScriptArguments, VideoSCSTConfig, ModelConfig))
+    args = parser.parse_args_and_config([
+        "--config", str(tmp_path / "wtf.yaml"), "--model_name_or_path", str(tmp_path / "ofa"), "--num_frames", "2",
+        "--shapes_dir", str(tmp_path / "shapes"), "--shapes_num_train", "16", "--shapes_num_validation", "2",
+        "--shapes_num_test", "12", "--max_steps", "2", "--teacher_forcing_epochs", "0.25", "--per_device_train_batch_size", "4",
+        "--discriminator_pretraining_videos", "4", "--discriminator_pretraining_epochs", "1",
+        "--output_dir", str(tmp_path / "out"), "--disable_tqdm", "true",
+    ])
+    trainer, results = recipe.main(*args)
+    out = capsys.readouterr().out
+    assert (tmp_path / "out" / "teacher_forced" / "model.safetensors").exists()  # the TF checkpoint (ceil(0.25 * 16+ / 4) steps)
+    assert "discriminator pre-trained on" in out and "balanced accuracy" in out
+    assert trainer.state.global_step == 2 and trainer.reward_names == ["contrastive", "discriminator"]
+    assert trainer.reward_funcs[0].bank is not None and len(trainer.reward_funcs[0].bank.video_ids) == len(trainer.train_dataset)
+    for key in ("t2v_recall@1", "v2t_recall@10", "bleu_4", "rouge_l", "cider_d", "meteor", "self_bleu_4", "distinct_twin_pairs"):
+        assert key in results, key
+    assert "| T2V R@1 |" in out and "twins distinct %" in out
+    assert (tmp_path / "out" / "test_results.json").exists()

@@ -4,7 +4,7 @@ each metric)."""
 from .bleu import corpus_bleu, sentence_bleu
 from .cider import CiderD, document_frequencies, ngram_counts
 from .clip_score import clip_s, ref_clip_s
-from .diversity import distinct_ngrams, mbleu, self_bleu, vocabulary_size
+from .diversity import distinct_ngrams, distinct_twin_pairs, mbleu, self_bleu, vocabulary_size
 from .java import JavaMetricUnavailableError, meteor, spice
 from .retrieval import retrieval_ranks, retrieval_recall
 from .rouge import corpus_rouge_l, sentence_rouge_l
@@ -29,6 +29,7 @@ __all__ = [
     "retrieval_ranks",
     "retrieval_recall",
     "self_bleu",
+    "distinct_twin_pairs",
     "sentence_bleu",
     "sentence_rouge_l",
     "spice",

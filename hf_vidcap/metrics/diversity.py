@@ -130,6 +130,27 @@ def self_bleu(captions: Sequence[str], n: int = 4) -> float:
     return sum(scores) / len(scores)
 
 
+def distinct_twin_pairs(captions: Sequence[str], video_ids: Sequence, pair_ids: Sequence) -> float:
+    """Share (percent) of near-duplicate pairs whose two captions differ after `normalize_caption`: a captioner
+    that tells twins apart (clips that differ in one attribute; shapes world ``pair_id``) writes different
+    captions for them. ``pair_ids[i]`` is the twin's video id, or empty / None for a clip without one; pairs
+    whose twin is not among ``video_ids`` are left out.
+
+    Example:
+        >>> distinct_twin_pairs(["a red circle", "a blue circle", "a square"], ["v0", "v0_twin", "v1"], ["v0_twin", "v0", ""])
+        100.0
+    """
+    from .text import normalize_caption
+
+    if not len(captions) == len(video_ids) == len(pair_ids):
+        raise ValueError(f"captions ({len(captions)}), video_ids ({len(video_ids)}) and pair_ids ({len(pair_ids)}) must have the same length.")
+    caption_of = {video: normalize_caption(caption) for video, caption in zip(video_ids, captions)}
+    pairs = {tuple(sorted((str(v), str(p)))) for v, p in zip(video_ids, pair_ids) if p and p in caption_of}
+    if not pairs:
+        raise ValueError("no near-duplicate pair has both clips captioned; the split needs pair_id links (shapes world near_duplicate_prob > 0).")
+    return 100.0 * sum(caption_of[a] != caption_of[b] for a, b in pairs) / len(pairs)
+
+
 def vocabulary_size(captions: Sequence[str]) -> int:
     """The number of distinct words in the captions."""
     if isinstance(captions, str):

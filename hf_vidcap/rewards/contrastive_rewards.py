@@ -54,6 +54,28 @@ class VideoBank:
             raise ValueError("videos is empty; the bank needs at least one video.")
         return cls([v for v, _ in videos], torch.stack([embedder.encode_video(f) for _, f in videos]))
 
+    @classmethod
+    def from_dataset(
+        cls, embedder, dataset, num_frames: int = 8, video_column: str = "video", id_column: str = "video_id",
+        show_progress: bool = True,
+    ) -> VideoBank:
+        """Decode (``num_frames`` uniformly sampled frames; a still image is one frame) and encode every video of
+        a `datasets.Dataset` (or list of rows), keyed by ``id_column``: the mining bank of WTF-RL (the paper mines
+        similar COCO training images once before training). A row without the columns is an error naming it."""
+        from tqdm.auto import tqdm
+
+        from ..data.video import decode_video
+
+        videos = []
+        for index in tqdm(range(len(dataset)), desc="video bank", disable=not show_progress):
+            row = dataset[index]
+            missing = [c for c in (video_column, id_column) if c not in row]
+            if missing:
+                raise ValueError(f"row {index} has no {missing} column(s); the video bank needs a video and an id per row.")
+            frames = decode_video(row[video_column], num_frames, sample_name=str(row[id_column]), short_video="repeat")
+            videos.append((row[id_column], frames))
+        return cls.from_frames(embedder, videos)
+
     def most_similar(self, video_ids: Sequence, k: int) -> list:
         """Up to ``k`` most similar bank videos per query video (the videos themselves excluded), as bank indices,
         all queries together without repeats."""

@@ -128,6 +128,56 @@ class _DiscriminatorReward:
             history.append({key: sum(r[key] for r in results) / len(results) for key in results[0]})
         return history
 
+    def pretrain_on_captioner(
+        self,
+        model,
+        processor,
+        dataset,
+        num_videos: int | None = None,
+        num_beams: int = 5,
+        max_new_tokens: int = 20,
+        references_column: str = "captions",
+        epochs: int = 5,
+        batch_size: int = 256,
+        seed: int = 0,
+        num_frames: int | None = None,
+        collator=None,
+        show_progress: bool = True,
+    ) -> dict:
+        """WTF-RL's pre-training step (Sec. 4.1): the discriminator learns ground-truth captions against the
+        beam-searched captions of the captioner RL starts from, on ``num_videos`` videos of ``dataset`` (a seeded
+        draw; all by default), with ``num_frames`` frames per video (default: the model's frame slots). Call it
+        once before training.
+
+        Returns:
+            ``{"history": [per-epoch mean loss and balanced accuracy], "num_human": ..., "num_generated": ...,
+            "accuracy_before": ..., "accuracy_after": ...}`` (accuracies on the pre-training captions themselves).
+        """
+        from ..captioning import default_num_frames
+        from ..data.collator import VideoCaptionCollator
+        from ..evaluation import generate_for_dataset
+
+        if num_videos is not None:
+            if num_videos < 1:
+                raise ValueError(f"num_videos ({num_videos}) must be >= 1.")
+            dataset = dataset.shuffle(seed=seed).select(range(min(num_videos, len(dataset))))
+        if collator is None:
+            frames = num_frames or default_num_frames(model, processor)
+            collator = VideoCaptionCollator(processor, num_frames=frames, references_column=references_column)
+        generated, columns = generate_for_dataset(
+            model, processor, dataset, collator, num_beams=num_beams, max_new_tokens=max_new_tokens, show_progress=show_progress,
+        )
+        if references_column not in columns:
+            raise ValueError(f"the dataset has no {references_column!r} column: the discriminator learns from its ground-truth captions.")
+        human = [caption for captions in columns[references_column] for caption in captions]
+
+        def accuracy() -> float:
+            return 0.5 * (float((self.probabilities(human) > 0.5).float().mean()) + float((self.probabilities(generated) <= 0.5).float().mean()))
+
+        before = accuracy()
+        history = self.pretrain(human, generated, epochs=epochs, batch_size=batch_size)
+        return {"history": history, "num_human": len(human), "num_generated": len(generated), "accuracy_before": before, "accuracy_after": accuracy()}
+
 
 def get_discriminator_reward(
     embedder,
@@ -138,7 +188,8 @@ def get_discriminator_reward(
     seed: int = 0,
 ) -> _DiscriminatorReward:
     """WTF-RL's r_regu: ``P_D(x)``, an MLP's probability that caption x was human-written, on frozen CLIP text
-    embeddings (the text encoder is not fine-tuned). Call ``reward.pretrain(gt, generated)`` before RL; during RL
+    embeddings (the text encoder is not fine-tuned). Call ``reward.pretrain(gt, generated)`` (or
+    ``reward.pretrain_on_captioner(model, processor, train_split)``, which decodes the generated side) before RL; during RL
     the trainer calls ``reward.update(human=batch references, generated=batch samples)`` each step.
 
     Args:

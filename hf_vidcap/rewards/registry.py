@@ -67,6 +67,32 @@ def _cls_r(train_dataset, references_column: str, clip_model=None, backend: str 
     return get_class_reward(_embedder("cls_r", clip_model, backend), class_names, label_column=label_column, **kwargs)
 
 
+def _contrastive(
+    train_dataset, references_column: str, clip_model=None, backend: str = "transformers", num_mined: int = 0,
+    bank_num_frames: int = 8, video_column: str = "video", id_column: str = "video_id", **kwargs,
+):
+    """WTF-RL's bidirectional contrastive reward; with ``num_mined > 0`` the similar videos are mined from a bank of
+    the training split built here (decoded with ``bank_num_frames`` frames, once)."""
+    from .contrastive_rewards import VideoBank, get_contrastive_reward
+
+    embedder = _embedder("contrastive", clip_model, backend)
+    bank = None
+    if num_mined > 0:
+        if train_dataset is None:
+            raise ValueError("reward 'contrastive' with num_mined > 0 mines the training split; pass train_dataset.")
+        bank = VideoBank.from_dataset(embedder, train_dataset, bank_num_frames, video_column, id_column)
+    return get_contrastive_reward(
+        embedder, references_column=references_column, video_bank=bank, num_mined=num_mined, id_column=id_column, **kwargs
+    )
+
+
+def _discriminator(train_dataset, references_column: str, clip_model=None, backend: str = "transformers", **kwargs):
+    """WTF-RL's discriminator P_D (pre-train it with ``reward.pretrain_on_captioner`` before RL)."""
+    from .discriminator_rewards import get_discriminator_reward
+
+    return get_discriminator_reward(_embedder("discriminator", clip_model, backend), **kwargs)
+
+
 def _grammar_mlm(train_dataset, references_column: str, model=None, **kwargs):
     if model is None:
         raise ValueError("reward 'grammar_mlm' needs model in its reward_kwargs (a masked-LM checkpoint, e.g. bert-base-uncased).")
@@ -81,6 +107,8 @@ REWARDS: dict[str, Callable] = {
     "clip_r": _clip_r,
     "cls_r": _cls_r,
     "grammar_mlm": _grammar_mlm,
+    "contrastive": _contrastive,
+    "discriminator": _discriminator,
 }
 
 

@@ -81,3 +81,39 @@ def test_discriminator_reward_pretrains_updates_and_pickles():
     assert clone(human) == pytest.approx(reward(human), abs=1e-6)
     with pytest.raises(ValueError, match="both human and generated"):
         reward.update(human=human, generated=[])
+
+
+def test_video_bank_from_a_dataset_decodes_every_video_and_names_a_bad_row(shapes_dataset):
+    embedder = tiny_clip_embedder()
+    split = shapes_dataset["validation"].select(range(4))
+    bank = VideoBank.from_dataset(embedder, split, num_frames=2, show_progress=False)
+    assert bank.video_ids == split["video_id"] and bank.embeddings.shape == (4, embedder.embedding_dim)
+    # The same embeddings as encoding the decoded frames by hand.
+    from hf_vidcap.data import decode_video
+
+    by_hand = embedder.encode_video(decode_video(split[2]["video"], 2))
+    torch.testing.assert_close(bank.embeddings[2], torch.nn.functional.normalize(by_hand, dim=-1))
+    with pytest.raises(ValueError, match=r"row 0 has no \['clip'\] column"):
+        VideoBank.from_dataset(embedder, split, num_frames=2, video_column="clip", show_progress=False)
+
+
+def test_registered_wtf_rewards_need_a_clip_and_mining_needs_the_training_split():
+    from hf_vidcap.rewards import build_rewards
+
+    with pytest.raises(ValueError, match="reward 'contrastive' needs clip_model"):
+        build_rewards(["contrastive"], {"contrastive": {}})
+    with pytest.raises(ValueError, match="reward 'discriminator' needs clip_model"):
+        build_rewards(["discriminator"])
+
+
+def test_distinct_twin_pairs_counts_pairs_once_and_rejects_bad_input():
+    from hf_vidcap.metrics import distinct_twin_pairs
+
+    captions = ["a red circle", "a red circle", "a big square", "a small square", "a cross"]
+    ids = ["a", "a_twin", "b", "b_twin", "c"]
+    pairs = ["a_twin", "a", "b_twin", "b", ""]
+    assert distinct_twin_pairs(captions, ids, pairs) == 50.0  # pair a: same caption; pair b: different
+    with pytest.raises(ValueError, match="must have the same length"):
+        distinct_twin_pairs(captions[:2], ids, pairs)
+    with pytest.raises(ValueError, match="no near-duplicate pair"):
+        distinct_twin_pairs(captions, ids, [""] * 5)
