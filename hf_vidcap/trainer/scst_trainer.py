@@ -260,9 +260,12 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         )
         device = pixel_values.device
         caption_ids, caption_mask = caption_ids.to(device), caption_mask.to(device)
+        with self._timed("encode"):
+            # A frozen vision tower runs once per video (cache_video_features) in the warm-up too.
+            _, visual = self._visual_inputs(model, pixel_values, columns)
         with self._timed("forward"):
             token_logprobs = caption_token_logprobs(
-                model, self.processing_class, caption_ids, caption_mask, pixel_values=pixel_values, captions_per_video=k
+                model, self.processing_class, caption_ids, caption_mask, captions_per_video=k, **visual
             )
         loss = -token_logprobs.sum() / caption_mask.sum()
         self._step_metrics["xe_loss"].append(loss.item())

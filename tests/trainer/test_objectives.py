@@ -356,15 +356,17 @@ def test_kl_with_lora_uses_the_disabled_adapters_not_a_copy(tmp_path, tokenizer,
     assert kls[0] == 0.0 and kls[-1] > 0.0
 
 
-def test_frozen_vision_features_are_cached_across_epochs(tmp_path, tokenizer, shapes_dataset):
+@pytest.mark.parametrize("stage", ["rl", "xe_warmup"])
+def test_frozen_vision_features_are_cached_across_epochs(tmp_path, tokenizer, shapes_dataset, stage):
     train = shapes_dataset["train"].select(range(8))
     losses = {}
+    warmup = {"xe_warmup_steps": 4} if stage == "xe_warmup" else {}
     for cache in (False, True):
         model, processor = make_model_and_processor(tokenizer)
         model.vision_model.requires_grad_(False)
         calls = []
         model.vision_model.register_forward_hook(lambda *a, calls=calls: calls.append(1))
-        args = make_args(tmp_path, max_steps=4, cache_video_features=cache, baseline="leave_one_out")
+        args = make_args(tmp_path, max_steps=4, cache_video_features=cache, baseline="leave_one_out", **warmup)
         trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=train, processing_class=processor)
         trainer.train()
         losses[cache] = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
