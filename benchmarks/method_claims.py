@@ -138,7 +138,7 @@ SCORE_KEYS = (
 )
 SUITE = Suite(ARMS, CLAIMS, SCORE_KEYS)
 # Benchmarks whose claim rows join this table: their result JSON (written by the script named in it).
-PLUGINS = {"regen_claims": ROOT / "benchmarks" / "results" / "regen_claims.json"}
+PLUGINS = {name: ROOT / "benchmarks" / "results" / f"{name}.json" for name in ("regen_claims", "wtf_claims")}
 
 
 # -------------------------------------------------------------------------------------------------------- verdicts
