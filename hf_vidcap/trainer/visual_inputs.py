@@ -4,6 +4,8 @@ trainable parts need. Mixed into `VideoSCSTTrainer`."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from ..captioning import unwrap_captioner
@@ -16,6 +18,22 @@ class _VisualPath(torch.nn.Module):
         super().__init__()
         for name, child in captioner.visual_modules().items():
             self.add_module(name, child)
+
+
+@contextmanager
+def frozen_in_eval_mode(*modules: torch.nn.Module):
+    """Run frozen modules in eval mode: a frozen vision tower is a fixed function, so its BatchNorm layers use (and
+    do not update) their running statistics and its dropout is off, in training as in evaluation. (In train mode a
+    BatchNorm tower would normalise with each batch's statistics, so features computed and cached during training
+    would not be the ones evaluation computes.)"""
+    states = [(m, m.training) for module in modules for m in module.modules()]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, training in states:
+            m.training = training
 
 
 class VisualInputsMixin:
@@ -106,22 +124,24 @@ class VisualInputsMixin:
                 )
         if visual_frozen:
             # The loss forward reuses the generation-time encoding as is.
-            if keys is not None:
-                video_embeds = self._cached(keys, lambda rows: captioner.get_video_embeds(pixel_values[rows]), "video_embeds")
-            else:
-                with torch.no_grad():
-                    video_embeds = captioner.get_video_embeds(pixel_values)
+            with frozen_in_eval_mode(*captioner.visual_modules().values()):
+                if keys is not None:
+                    video_embeds = self._cached(keys, lambda rows: captioner.get_video_embeds(pixel_values[rows]), "video_embeds")
+                else:
+                    with torch.no_grad():
+                        video_embeds = captioner.get_video_embeds(pixel_values)
             return video_embeds, {"video_embeds": video_embeds}
         if vision_frozen:
             # Frozen vision tower, trainable Q-Former: the tower runs once; the Q-Former runs again with grad in
             # the loss forward (through the wrapped model, so DDP sees it).
-            if keys is not None:
-                frame_features = self._cached(
-                    keys, lambda rows: captioner.get_frame_features(pixel_values[rows]), "frame_features"
-                )
-            else:
-                with torch.no_grad():
-                    frame_features = captioner.get_frame_features(pixel_values)
+            with frozen_in_eval_mode(captioner.vision_model):
+                if keys is not None:
+                    frame_features = self._cached(
+                        keys, lambda rows: captioner.get_frame_features(pixel_values[rows]), "frame_features"
+                    )
+                else:
+                    with torch.no_grad():
+                        frame_features = captioner.get_frame_features(pixel_values)
             with torch.no_grad():
                 video_embeds = captioner.get_video_embeds(frame_features=frame_features)
             return video_embeds, {"frame_features": frame_features}

@@ -274,3 +274,35 @@ def test_release_checkpoint_dtype_and_clear_errors(release_repo, tmp_path):
     (broken / "pytorch_model.bin").unlink()
     with pytest.raises(OSError, match="original OFA config.json but none of"):
         OFAForConditionalGeneration.from_pretrained(broken, image_size=32)
+
+
+def test_a_frozen_batchnorm_backbone_is_a_fixed_function_in_training(bpe_tokenizer, tmp_path, shapes_dataset):
+    """A frozen ResNet stem runs in eval mode during training: its BatchNorm statistics do not move and the features
+    cached in training are those evaluation computes (in train mode they were each batch's own normalisation)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "trainer"))
+    from helpers import RecordingReward, make_args
+
+    from hf_vidcap.data import VideoCaptionCollator
+    from hf_vidcap.trainer import VideoSCSTTrainer
+
+    model = _model(bpe_tokenizer)
+    model.model.encoder.image_backbone.requires_grad_(False)
+    model.train()
+    stem = model.model.encoder.image_backbone
+    statistics = {n: b.clone() for n, b in stem.named_buffers()}
+    processor = OFAProcessor(bpe_tokenizer, image_size=32)
+    train = shapes_dataset["train"].select(range(4))
+    collator = VideoCaptionCollator(processor, num_frames=2)
+    args = make_args(tmp_path, max_steps=2, xe_warmup_steps=1, cache_video_features=True, per_device_train_batch_size=4)
+    trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=train, processing_class=processor, data_collator=collator)
+    trainer.train()
+    assert all(torch.equal(b, statistics[n]) for n, b in stem.named_buffers())
+    assert model.training and stem.training  # the modes are restored after each use
+    batch = collator([train[i] for i in range(4)])
+    with torch.no_grad():
+        expected = model.eval().get_frame_features(batch["pixel_values"])
+    cached = torch.stack([trainer._feature_cache[key] for key in batch["columns"]["video_id"]])
+    torch.testing.assert_close(cached, expected)
