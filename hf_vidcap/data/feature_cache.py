@@ -35,7 +35,8 @@ def model_fingerprint(module: torch.nn.Module) -> str:
     hasher = hashlib.sha256(type(module).__qualname__.encode())
     for name, tensor in sorted(module.state_dict().items()):
         hasher.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        hasher.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape(-1): 0-dim buffers (BatchNorm's num_batches_tracked) cannot be viewed as bytes directly
+        hasher.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return hasher.hexdigest()
 
 

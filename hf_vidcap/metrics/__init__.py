@@ -1,15 +1,26 @@
 """Scoring maths shared by the rewards, the trainer's evaluation and the evaluate modules (one implementation of
-each metric)."""
+each metric). The text metrics load without torch or transformers; the embedding-based ones (CLIP-S, retrieval,
+zero-shot) import torch when first used."""
+
+import importlib
 
 from .bleu import corpus_bleu, sentence_bleu
 from .cider import CiderD, document_frequencies, ngram_counts
-from .clip_score import clip_s, ref_clip_s
 from .diversity import distinct_ngrams, distinct_twin_pairs, mbleu, self_bleu, vocabulary_size
 from .java import JavaMetricUnavailableError, meteor, spice
-from .retrieval import retrieval_ranks, retrieval_recall
 from .rouge import corpus_rouge_l, sentence_rouge_l
 from .text import normalize_caption, normalize_corpus
-from .zero_shot import generalized_zero_shot_accuracy, top_k_accuracy
+
+_TORCH_METRICS = {
+    "clip_s": "clip_score", "ref_clip_s": "clip_score", "retrieval_ranks": "retrieval", "retrieval_recall": "retrieval",
+    "generalized_zero_shot_accuracy": "zero_shot", "top_k_accuracy": "zero_shot",
+}
+
+
+def __getattr__(name: str):
+    if name in _TORCH_METRICS:
+        return getattr(importlib.import_module(f"{__name__}.{_TORCH_METRICS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CiderD",

@@ -58,6 +58,11 @@ def test_fingerprints_follow_weights_and_video_content(tmp_path):
     with torch.no_grad():
         layer.weight[0, 0] += 1e-3
     assert model_fingerprint(layer) != before
+    # BatchNorm (OFA's ResNet stem) holds 0-dim buffers; its running statistics count.
+    norm = torch.nn.BatchNorm2d(3)
+    before = model_fingerprint(norm)
+    norm.running_mean += 1.0
+    assert model_fingerprint(norm) != before
     path = tmp_path / "v.mp4"
     write_video(path, np.zeros((4, 16, 16, 3), dtype=np.uint8))
     first = video_identity(str(path))

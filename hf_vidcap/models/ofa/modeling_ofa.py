@@ -28,7 +28,12 @@ from transformers.utils.generic import can_return_tuple
 from ..cache_compat import cache_kwargs, output_cache, resolve_cache
 from ..captioner import VideoCaptionerMixin
 from .configuration_ofa import RESNET_LAYERS, OFAConfig
-from .convert_ofa import is_original_ofa_config, load_original_ofa_state_dict, load_original_ofa_weights, read_checkpoint_config
+from .convert_ofa import (
+    is_original_ofa_config,
+    load_original_ofa_state_dict,
+    load_original_ofa_weights,
+    read_checkpoint_config,
+)
 
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 

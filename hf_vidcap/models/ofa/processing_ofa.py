@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..processing_video_caption import _HUB_KWARGS, PROCESSOR_CONFIG_NAME, VideoCaptionProcessor
-from .convert_ofa import is_original_ofa_config, original_ofa_config_dict, original_ofa_resolution, read_checkpoint_config
+from .convert_ofa import (
+    is_original_ofa_config,
+    original_ofa_config_dict,
+    original_ofa_resolution,
+    read_checkpoint_config,
+)
 
 OFA_NUM_CODES = 8192  # VQGAN image-code tokens <code_0> ... <code_8191>
 OFA_NUM_BINS = 1000  # location tokens <bin_0> ... <bin_999>
