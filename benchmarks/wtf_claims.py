@@ -59,7 +59,7 @@ Arm, Claim, Comparison, Suite = mc.Arm, mc.Claim, mc.Comparison, mc.Suite
 
 README_START, README_END = "<!-- wtf_claims:start -->", "<!-- wtf_claims:end -->"
 ALPHA = 0.94  # r = alpha * r_sim + (1 - alpha) * P_D (Sec. 4.1)
-RL_GRID = (3e-5, 1e-4, 3e-4)
+RL_GRID = (3e-6, 1e-5, 3e-5)  # the paper trains OFA-tiny at 1e-6; at 3e-5 RL already reward-hacks the stand-in (seed 0: CIDEr-D 0.06)
 RL = {"rollout": "beam", "num_beams": 3, "num_generations": 1, "xe_captions_per_video": 1}
 ARMS = {
     "tf": Arm("TF checkpoint (best validation step)"),

@@ -69,7 +69,7 @@ def test_table_verdicts_and_the_method_claims_rows(tmp_path):
     runs = tmp_path / "runs"
     _fake_runs(runs, [0, 1], values)
     table = mc.build_table(runs, 2, [0, 1], list(wc.CLAIMS), 0, wc.SUITE)
-    assert table["arms"]["wtf_rl"]["learning_rate"] == "0.0003" and table["arms"]["tf_continued"]["learning_rate"] == "0.0001"
+    assert table["arms"]["wtf_rl"]["learning_rate"] == "3e-05" and table["arms"]["tf_continued"]["learning_rate"] == "0.0001"
     verdicts = {name: row["verdict"] for name, row in table["claims"].items()}
     # rl vs rl_unidirectional: +0.5 with seed std 0.7 is within noise; the rest hold.
     assert verdicts == {
