@@ -76,7 +76,10 @@ CLAIMS = {
         PAPER,
         "RL and WTF-RL raise text-to-video R@1 far above teacher forcing",
         "T2I R@1: TF 17.14, WTF-RL 33.82, RL 35.24",
-        (Comparison("wtf_rl", "tf_continued", "t2v_r1", "higher"), Comparison("rl", "tf_continued", "t2v_r1", "higher")),
+        (
+            Comparison("wtf_rl", "tf", "t2v_r1", "higher"), Comparison("rl", "tf", "t2v_r1", "higher"),
+            Comparison("wtf_rl", "tf_continued", "t2v_r1", "higher"), Comparison("rl", "tf_continued", "t2v_r1", "higher"),
+        ),
     ),
     "wtf_rl_quality": Claim(
         PAPER,
