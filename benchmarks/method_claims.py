@@ -373,6 +373,26 @@ def plot(table: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def plot_arm_panels(table: dict, path: Path, panels: tuple) -> None:
+    """One bar panel per ``(score key, title)``: every arm that has run, mean ± std over seeds (the per-arm figure
+    of the plug-in benchmarks)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = [a for a in table["arms"] if table["arms"][a]["seeds"]]
+    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+    for ax, (key, title) in zip(axes, panels):
+        stats = [table["arms"][a]["test"][key] for a in arms]
+        ax.bar(arms, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], capsize=3, color="tab:blue")
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def write_outputs(
     table: dict, settings: dict, output: str, readme: Path | None = None, render=None, draw=None, markers=(README_START, README_END)
 ) -> str:

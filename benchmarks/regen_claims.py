@@ -394,21 +394,7 @@ def _standins_line(settings: dict) -> str:
 
 
 def plot(table: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    arms = [a for a in table["arms"] if table["arms"][a]["seeds"]]
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, (key, title) in zip(axes, (("zsl_top1", "novel ZSL top-1 %"), ("cider_d", "test CIDEr-D"), ("grammatical", "grammatical share"))):
-        stats = [table["arms"][a]["test"][key] for a in arms]
-        ax.bar(arms, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], capsize=3, color="tab:blue")
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    mc.plot_arm_panels(table, path, (("zsl_top1", "novel ZSL top-1 %"), ("cider_d", "test CIDEr-D"), ("grammatical", "grammatical share")))
 
 
 def write_outputs(table: dict, settings: dict, output: str, readme: Path | None = None) -> str:
