@@ -17,7 +17,8 @@ _LAZY = {
     **{
         name: "hf_vidcap.models"
         for name in (
-            "AutoModelForVideoCaptioning", "AutoVideoCaptionProcessor", "OFAConfig", "OFAForConditionalGeneration",
+            "AutoModelForVideoCaptioning", "AutoVideoCaptionProcessor", "ClasterConfig",
+            "ClasterForZeroShotVideoClassification", "OFAConfig", "OFAForConditionalGeneration",
             "OFAProcessor", "VideoBlip2Config", "VideoBlip2ForConditionalGeneration", "VideoBlip2Processor",
             "VideoCaptionProcessor", "VideoGitConfig", "VideoGitForCausalLM", "VideoGitProcessor",
             "get_default_lora_config",
@@ -26,6 +27,8 @@ _LAZY = {
     "evaluate_captioner": "hf_vidcap.evaluation",
     "VideoCaptioningPipeline": "hf_vidcap.pipelines",
     "ZeroShotVideoClassificationPipeline": "hf_vidcap.pipelines",
+    "ClasterTrainer": "hf_vidcap.trainer",
+    "ClasterTrainingConfig": "hf_vidcap.trainer",
     "VideoSCSTConfig": "hf_vidcap.trainer",
     "VideoSCSTTrainer": "hf_vidcap.trainer",
     "register_baseline": "hf_vidcap.trainer",
@@ -105,6 +108,10 @@ if "transformers" in sys.modules:
 __all__ = [
     "AutoModelForVideoCaptioning",
     "AutoVideoCaptionProcessor",
+    "ClasterConfig",
+    "ClasterForZeroShotVideoClassification",
+    "ClasterTrainer",
+    "ClasterTrainingConfig",
     "OFAConfig",
     "OFAForConditionalGeneration",
     "OFAProcessor",

@@ -582,3 +582,46 @@ def caption_names_attributes(caption: str, attributes: dict) -> dict[str, bool]:
         "shape": attributes["shape"] in words,
         "action": found == {attributes["action"]},
     }
+
+
+# --------------------------------------------------------------------------------------------- action classes
+
+
+def shapes_action_classes() -> list[str]:
+    """The shapes world's action-recognition classes: every (shape, action) pair as a natural phrase ("circle moving
+    left", "square growing", ...; a rotating circle looks static and is left out): 31 classes that share words, so
+    that sentence embeddings relate an unseen class to seen ones (CLASTER's zero-shot setting)."""
+    return [f"{shape} {action}" for shape in SHAPES for action in ACTIONS if not (action == "rotating" and shape == "circle")]
+
+
+def generate_shapes_action_dataset(
+    output_dir: str | os.PathLike, clips_per_class: int = 30, num_frames: int = 8, image_size: int = 64, seed: int = 0,
+    second_shape_prob: float = 0.3,
+) -> Path:
+    """Render ``clips_per_class`` clips of every class of `shapes_action_classes` into ``<output_dir>/<class>/
+    <class>_<i>.mp4`` (the ``"folder"`` layout of `load_action_dataset`, whose ``zero_shot_draw`` then gives the
+    seen/unseen splits). Colour, size and an optional static companion shape vary at random. Skipped when
+    ``output_dir`` already holds the same dataset (``shapes_actions.json``)."""
+    if clips_per_class < 1 or num_frames < 2:
+        raise ValueError(f"clips_per_class ({clips_per_class}) must be >= 1 and num_frames ({num_frames}) >= 2.")
+    output_dir = Path(output_dir)
+    settings = {"version": SHAPES_WORLD_VERSION, "clips_per_class": clips_per_class, "num_frames": num_frames,
+                "image_size": image_size, "seed": seed, "second_shape_prob": second_shape_prob}
+    record = output_dir / "shapes_actions.json"
+    if record.exists() and json.loads(record.read_text()) == settings:
+        return output_dir
+    colors = list(COLORS)
+    for class_index, name in enumerate(shapes_action_classes()):
+        shape, action = name.split(" ", 1)
+        folder = output_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(clips_per_class):
+            rng = np.random.default_rng([seed, class_index, i])
+            color = colors[rng.integers(len(colors))]
+            attributes = {"action": action, "shape": shape, "color": color, "size": SIZES[rng.integers(len(SIZES))], "second_shape": "", "second_color": ""}
+            if rng.random() < second_shape_prob:
+                attributes["second_shape"] = SHAPES[rng.integers(len(SHAPES))]
+                attributes["second_color"] = [c for c in colors if c != color][rng.integers(len(colors) - 1)]
+            write_video(folder / f"{name.replace(' ', '_')}_{i:03d}.mp4", render_clip(attributes, num_frames, image_size, rng))
+    record.write_text(json.dumps(settings, indent=2) + "\n")
+    return output_dir

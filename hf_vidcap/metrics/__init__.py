@@ -6,6 +6,7 @@ import importlib
 
 from .bleu import corpus_bleu, sentence_bleu
 from .cider import CiderD, document_frequencies, ngram_counts
+from .clustering import cluster_purity
 from .diversity import distinct_ngrams, distinct_twin_pairs, mbleu, self_bleu, vocabulary_size
 from .java import JavaMetricUnavailableError, meteor, spice
 from .rouge import corpus_rouge_l, sentence_rouge_l
@@ -26,6 +27,7 @@ __all__ = [
     "CiderD",
     "JavaMetricUnavailableError",
     "clip_s",
+    "cluster_purity",
     "corpus_bleu",
     "corpus_rouge_l",
     "distinct_ngrams",

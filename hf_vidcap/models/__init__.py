@@ -8,6 +8,7 @@ from .blip2_video import (
 )
 from .captioner import VideoCaptionerMixin, check_video_captioner
 from .checkpoints import PUBLISHED_PARAMETERS, SIGNIFICANT_DIGITS, checkpoint_config, stored_parameter_count
+from .claster import ClasterConfig, ClasterForZeroShotVideoClassification, ClasterOutput
 from .git_video import (
     VideoGitConfig,
     VideoGitForCausalLM,
@@ -32,6 +33,9 @@ from .tiny_checkpoints import TINY_MODEL_TYPES, save_tiny_checkpoint
 register_auto_classes()
 
 __all__ = [
+    "ClasterConfig",
+    "ClasterForZeroShotVideoClassification",
+    "ClasterOutput",
     "AutoModelForVideoCaptioning",
     "AutoVideoCaptionProcessor",
     "VIDEO_CAPTIONERS",

@@ -21,6 +21,7 @@ import os
 
 from transformers import (
     AutoConfig,
+    AutoModel,
     AutoModelForCausalLM,
     AutoModelForImageTextToText,
     AutoModelForSeq2SeqLM,
@@ -28,6 +29,7 @@ from transformers import (
 )
 
 from .blip2_video import VideoBlip2Config, VideoBlip2ForConditionalGeneration, VideoBlip2Processor
+from .claster import ClasterConfig, ClasterForZeroShotVideoClassification
 from .git_video import VideoGitConfig, VideoGitForCausalLM, VideoGitProcessor
 from .ofa import OFAConfig, OFAForConditionalGeneration, OFAProcessor
 from .processing_video_caption import PROCESSOR_CONFIG_NAME
@@ -56,6 +58,8 @@ def register_auto_classes() -> None:
     AutoConfig.register(OFAConfig.model_type, OFAConfig, exist_ok=True)
     AutoModelForSeq2SeqLM.register(OFAConfig, OFAForConditionalGeneration, exist_ok=True)
     AutoModelForImageTextToText.register(OFAConfig, OFAForConditionalGeneration, exist_ok=True)
+    AutoConfig.register(ClasterConfig.model_type, ClasterConfig, exist_ok=True)
+    AutoModel.register(ClasterConfig, ClasterForZeroShotVideoClassification, exist_ok=True)
 
 
 def _checkpoint_config_dict(path: str, hub: dict) -> dict:

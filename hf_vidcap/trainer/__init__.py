@@ -1,5 +1,7 @@
 from .baselines import BASELINES, Baseline, compute_baselines, get_baseline, register_baseline
 from .checkpoints import CheckpointError, checkpoint_problems, resolve_resume_checkpoint
+from .claster_config import CENTROID_UPDATES, ClasterTrainingConfig
+from .claster_trainer import ClasterCollator, ClasterTrainer, evaluate_zero_shot
 from .losses import policy_loss, scst_loss
 from .rollouts import ROLLOUTS, BeamRollout, RolloutStrategy, SampleRollout, get_rollout, register_rollout
 from .scst_config import VideoSCSTConfig
@@ -7,6 +9,11 @@ from .scst_trainer import VideoSCSTTrainer
 
 __all__ = [
     "BASELINES",
+    "CENTROID_UPDATES",
+    "ClasterCollator",
+    "ClasterTrainer",
+    "ClasterTrainingConfig",
+    "evaluate_zero_shot",
     "ROLLOUTS",
     "Baseline",
     "BeamRollout",
