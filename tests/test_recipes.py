@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,9 @@ from hf_vidcap.trainer import VideoSCSTConfig
 
 # GPU configs ask for bf16, which TrainingArguments refuses on a machine without a GPU unless use_cpu is set.
 CPU = ["--use_cpu", "true"]
-CONFIGS = sorted((Path(__file__).parents[1] / "recipes" / "configs").rglob("*.yaml"))
+# CLASTER's recipe has its own argument classes (tested at the end of this file).
+CONFIGS = sorted(p for p in (Path(__file__).parents[1] / "recipes" / "configs").rglob("*.yaml") if p.parent.name != "claster")
+CLASTER_CONFIGS = sorted((Path(__file__).parents[1] / "recipes" / "configs" / "claster").glob("*.yaml"))
 
 
 RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen", "ofa": "ofa_coco_wtf"}
@@ -273,3 +276,50 @@ def test_wtf_shapes_recipe_teacher_forces_pretrains_the_discriminator_trains_and
         assert key in results, key
     assert "| T2V R@1 |" in out and "twins distinct %" in out
     assert (tmp_path / "out" / "test_results.json").exists()
+
+
+def _claster_parser():
+    from hf_vidcap.trainer import ClasterTrainingConfig
+
+    return TrlParser((_load_recipe("claster_ucf101").ClasterScriptArguments, ClasterTrainingConfig))
+
+
+@pytest.mark.parametrize("path", CLASTER_CONFIGS, ids=[p.name for p in CLASTER_CONFIGS])
+def test_claster_configs_parse_with_the_papers_settings(path):
+    script_args, training_args = _claster_parser().parse_args_and_config(["--config", str(path), *CPU])
+    assert script_args.num_clusters == 6 and training_args.learning_rate == 1e-4
+    assert training_args.centroid_learning_rates == [0.1, 0.01, 0.001] and script_args.ablation == "claster"
+    if path.name != "shapes.yaml":  # Sec. 4: 10,000 RL iterations, alpha changes after 1,000 and 2,000; 10 draws
+        assert training_args.max_steps == 10_000 and training_args.centroid_milestones == [1000, 2000]
+        assert script_args.zero_shot_draws == list(range(10))
+        text = path.read_text()
+        assert "CLASTER w/o RL" in text and "Table 2" in text  # the paper's numbers quoted in the header
+
+
+def test_claster_shapes_recipe_runs_each_ablation_row_and_reports_the_protocol(tmp_path, capsys):
+    from hf_vidcap.data import generate_shapes_action_dataset
+    from hf_vidcap.encoders import save_tiny_video_encoder
+
+    generate_shapes_action_dataset(tmp_path / "clips", clips_per_class=3, num_frames=4, image_size=32)
+    save_tiny_video_encoder(tmp_path / "encoder", image_size=32, num_frames=4, hidden_size=16)
+    recipe = _load_recipe("claster_ucf101")
+    config = Path(__file__).parents[1] / "recipes" / "configs" / "claster" / "shapes.yaml"
+    common = [
+        "--config", str(config), "--data_dir", str(tmp_path / "clips"), "--shapes_clips_per_class", "3", "--video_encoder",
+        str(tmp_path / "encoder"), "--video_num_frames", "4", "--finetune_video_encoder_steps", "2", "--hidden_size", "16",
+        "--max_steps", "3", "--projection_steps", "2", "--per_device_train_batch_size", "8", "--zero_shot_draws", "0", "1",
+    ]
+    for ablation, update in (("claster", "reinforce"), ("without_rl", "sgd"), ("no_clustering", "frozen")):
+        out = tmp_path / ablation
+        runs, summary = recipe.main(*_claster_parser().parse_args_and_config([*common, "--ablation", ablation, "--output_dir", str(out)]))
+        assert [r["draw"] for r in runs] == [0, 1]
+        assert {"zsl_accuracy", "gzsl_harmonic_mean"} <= set(summary) and 0 <= summary["zsl_accuracy"]["mean"] <= 100
+        assert ("purity_after" in summary) == (ablation != "no_clustering")
+        assert (out / "claster_results.json").exists() and (out / "draw1" / "model.safetensors").exists()
+        assert (out / "draw0" / "video_encoder" / "config.json").exists()  # fine-tuned on draw 0's seen classes
+        assert runs[0]["centroid_update"] == update
+        assert json.loads((out / "draw0" / "config.json").read_text())["clustering"] == ("none" if ablation == "no_clustering" else "kmeans")
+    printed = capsys.readouterr().out
+    assert "| claster | zsl_accuracy" in printed and "video encoder fine-tuned on 16 seen classes" in printed
+    with pytest.raises(ValueError, match="ablation 'wo_rl' is unknown"):
+        _claster_parser().parse_args_and_config([*common, "--ablation", "wo_rl", "--output_dir", str(tmp_path / "x")])

@@ -3,7 +3,7 @@
 from .caption_classifier import CaptionClassifier
 from .clip import BACKENDS, CLIPEmbedder, load_clip_embedder, ref_clip_scores
 from .sentence import DEFAULT_SENTENCE_ENCODER, SentenceEmbedder, load_sentence_embedder, resolve_sentence_encoder
-from .video_features import VideoFeatureExtractor
+from .video_features import VideoFeatureExtractor, save_tiny_video_encoder, train_video_classifier
 
 __all__ = [
     "BACKENDS",
@@ -16,4 +16,6 @@ __all__ = [
     "load_sentence_embedder",
     "ref_clip_scores",
     "resolve_sentence_encoder",
+    "save_tiny_video_encoder",
+    "train_video_classifier",
 ]

@@ -136,3 +136,80 @@ def _undecoded(feature):
     import datasets
 
     return datasets.Video(decode=False) if isinstance(feature, datasets.Video) else feature
+
+
+def train_video_classifier(model, processor, dataset, num_frames: int | None = None, steps: int = 1000, learning_rate: float = 1e-3,
+                           batch_size: int = 32, seed: int = 0, label_column: str = "label", video_column: str = "video") -> dict:
+    """Fine-tune a transformers video classifier (``AutoModelForVideoClassification``: VideoMAE, TimeSformer, ViViT,
+    ...) on a dataset's classes, e.g. the seen classes of a zero-shot split, so that its features carry what tells
+    actions apart without ever seeing an unseen class (the labels are re-indexed over the classes present, and
+    ``model.config.id2label`` names them). Clips are decoded once (uniform frames) and kept in memory.
+
+    Returns:
+        ``{"classes": [...], "final_loss": ..., "train_accuracy": ...}``.
+    """
+    num_frames = num_frames or _frames_of(model.config)
+    if not num_frames:
+        raise ValueError("num_frames is required: the model's config names no num_frames.")
+    labels = dataset[label_column]
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ValueError(f"training a classifier needs at least two classes; the dataset has {len(classes)}.")
+    if model.config.num_labels != len(classes):
+        raise ValueError(f"the model has num_labels={model.config.num_labels} but the dataset holds {len(classes)} classes.")
+    position = {c: i for i, c in enumerate(classes)}
+    names = dataset.features[label_column].names if hasattr(dataset.features[label_column], "names") else [str(c) for c in range(max(classes) + 1)]
+    model.config.id2label = {i: names[c] for i, c in enumerate(classes)}
+    model.config.label2id = {v: k for k, v in model.config.id2label.items()}
+    videos = dataset.cast_column(video_column, _undecoded(dataset.features[video_column]))[video_column]
+    ids = dataset["video_id"] if "video_id" in dataset.column_names else [str(i) for i in range(len(videos))]
+    clips = [decode_video(video, num_frames, sample_name=vid) for video, vid in zip(videos, ids)]
+    pixels = processor(videos=clips, return_tensors="pt")
+    pixels = pixels.get("pixel_values_videos", pixels.get("pixel_values"))
+    targets = torch.tensor([position[c] for c in labels])
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+    model.train()
+    loss = torch.tensor(float("nan"))
+    for _ in range(steps):
+        rows = torch.randint(len(targets), (min(batch_size, len(targets)),), generator=generator)
+        loss = model(pixel_values=pixels[rows], labels=targets[rows]).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    with torch.no_grad():
+        predictions = torch.cat([model(pixel_values=pixels[i : i + batch_size]).logits.argmax(-1) for i in range(0, len(targets), batch_size)])
+    return {"classes": classes, "final_loss": float(loss), "train_accuracy": float((predictions == targets).float().mean())}
+
+
+def save_tiny_video_encoder(output_dir: str | os.PathLike, image_size: int = 64, num_frames: int = 8, hidden_size: int = 64, seed: int = 0) -> str:
+    """Write a tiny random `VideoMAEForVideoClassification` (patches of 16 pixels, tubelets of 2 frames, 2 layers)
+    and its video processor: the shapes world's video encoder before `train_video_classifier` fine-tunes it."""
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification, VideoMAEVideoProcessor
+
+    torch.manual_seed(seed)
+    config = VideoMAEConfig(
+        image_size=image_size, patch_size=16, num_channels=3, num_frames=num_frames, tubelet_size=2, hidden_size=hidden_size,
+        num_hidden_layers=2, num_attention_heads=4, intermediate_size=2 * hidden_size, num_labels=2,
+    )
+    VideoMAEForVideoClassification(config).save_pretrained(output_dir)
+    VideoMAEVideoProcessor(size={"height": image_size, "width": image_size}, do_center_crop=False).save_pretrained(output_dir)
+    return os.fspath(output_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a tiny random VideoMAE video encoder (the shapes world's).")
+    parser.add_argument("output_dir")
+    parser.add_argument("--image_size", type=int, default=64)
+    parser.add_argument("--num_frames", type=int, default=8)
+    parser.add_argument("--hidden_size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(save_tiny_video_encoder(args.output_dir, args.image_size, args.num_frames, args.hidden_size, args.seed))
+
+
+if __name__ == "__main__":
+    main()

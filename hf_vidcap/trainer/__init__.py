@@ -1,6 +1,6 @@
 from .baselines import BASELINES, Baseline, compute_baselines, get_baseline, register_baseline
 from .checkpoints import CheckpointError, checkpoint_problems, resolve_resume_checkpoint
-from .claster_config import CENTROID_UPDATES, ClasterTrainingConfig
+from .claster_config import CENTROID_UPDATES, CLASTER_ABLATIONS, ClasterTrainingConfig
 from .claster_trainer import ClasterCollator, ClasterTrainer, evaluate_zero_shot
 from .losses import policy_loss, scst_loss
 from .rollouts import ROLLOUTS, BeamRollout, RolloutStrategy, SampleRollout, get_rollout, register_rollout
@@ -10,6 +10,7 @@ from .scst_trainer import VideoSCSTTrainer
 __all__ = [
     "BASELINES",
     "CENTROID_UPDATES",
+    "CLASTER_ABLATIONS",
     "ClasterCollator",
     "ClasterTrainer",
     "ClasterTrainingConfig",

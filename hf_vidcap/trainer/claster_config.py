@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from transformers import TrainingArguments
 
 CENTROID_UPDATES = ("reinforce", "sgd", "frozen")
+# The rows of CLASTER's Table 1 as (ClasterConfig settings, ClasterTrainingConfig settings).
+CLASTER_ABLATIONS: dict[str, tuple[dict, dict]] = {
+    "no_clustering": ({"clustering": "none"}, {"centroid_update": "frozen"}),
+    "random_clustering": ({"clustering": "random"}, {"centroid_update": "frozen"}),
+    "kmeans": ({"clustering": "kmeans"}, {"centroid_update": "frozen"}),
+    "without_semantic_embeddings": ({"clustering": "kmeans", "use_semantic_embeddings": False}, {"centroid_update": "reinforce"}),
+    "without_rl": ({"clustering": "kmeans"}, {"centroid_update": "sgd"}),
+    "claster": ({"clustering": "kmeans"}, {"centroid_update": "reinforce"}),
+}
 
 
 # repr=False keeps TrainingArguments' repr, which masks hub_token.
@@ -75,6 +84,8 @@ class ClasterTrainingConfig(TrainingArguments):
     seen_detection_quantile: float = field(default=0.05, metadata={"help": "Quantile of held-out seen confidence used as the GZSL threshold."})
 
     def __post_init__(self):
+        if self.report_to is None or self.report_to == [None]:  # HfArgumentParser's value when --report_to is absent
+            self.report_to = "none"
         super().__post_init__()
         if self.centroid_update not in CENTROID_UPDATES:
             raise ValueError(f"centroid_update {self.centroid_update!r} is unknown; use one of {CENTROID_UPDATES}.")

@@ -221,6 +221,8 @@ class VideoSCSTConfig(TrainingArguments):
         return {key: None if key.endswith("_token") else value for key, value in self.__dict__.items()}
 
     def __post_init__(self):
+        if self.report_to is None or self.report_to == [None]:  # HfArgumentParser's value when --report_to is absent
+            self.report_to = "none"
         try:
             super().__post_init__()
         except ValueError as error:

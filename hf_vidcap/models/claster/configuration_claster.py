@@ -34,7 +34,7 @@ class ClasterConfig(PretrainedConfig):
         l2_regularization (`float`, *optional*, defaults to 5e-4): lambda of eq. 3's regulariser, added to the loss
             as (lambda / 2) times the squared norm of every trained weight except the centroids, which is the
             gradient of the paper's Adam weight decay 5e-4.
-        semantic_regression_weight (`float`, *optional*, defaults to 1.0): weight of the least-squares loss that
+        semantic_regression_weight (`float`, *optional*, defaults to 1.0): weight of the mean-squared-error loss that
             makes phi(x) estimate the projected class embedding a'(y) (the centroids live in [x, a'(y)] space; the
             paper says phi estimates the semantic vector without giving its loss).
         class_names (`list[str]`, *optional*): every class, seen and unseen, in label order.

@@ -285,10 +285,10 @@ class ClasterForZeroShotVideoClassification(ClasterPreTrainedModel):
         self.centroids.copy_(centroids.to(self.centroids.device, self.centroids.dtype))
 
     def projection_loss(self, video_features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Sec. 3.2's least-squares loss of a'(y): mean over videos of ||x_i - a'(y_i)||^2."""
+        """Sec. 3.2's least-squares loss of a'(y): the mean squared error between x_i and a'(y_i)."""
         x = self._check_features(video_features)
         projected = self.semantic_to_visual(self.class_embeddings[self._check_labels(labels, len(x))])
-        return (x - projected).pow(2).sum(dim=-1).mean()
+        return (x - projected).pow(2).mean()
 
     # -- checks ---------------------------------------------------------------------------------------------------
 
@@ -375,7 +375,8 @@ class ClasterForZeroShotVideoClassification(ClasterPreTrainedModel):
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor, x: torch.Tensor, phi: torch.Tensor | None) -> torch.Tensor:
         """Eq. 3: cross-entropy of the semantic softmax over the seen classes + (lambda / 2) sum ||W||^2 over the
-        trained weights (centroids excluded) + the semantic regression ||phi(x) - a'(y)||^2 (a' frozen here)."""
+        trained weights (centroids excluded) + the semantic regression, the mean squared error between phi(x) and a'(y)
+        (a' frozen here)."""
         loss = nn.functional.cross_entropy(logits[:, self.seen_mask], self.seen_positions(labels))
         if self.config.l2_regularization:
             weights = [p for name, p in self.named_parameters() if p.requires_grad and name != "centroids"]
@@ -384,7 +385,7 @@ class ClasterForZeroShotVideoClassification(ClasterPreTrainedModel):
         if phi is not None and self.config.semantic_regression_weight:
             with torch.no_grad():
                 target = self.semantic_to_visual(self.class_embeddings[labels])
-            loss = loss + self.config.semantic_regression_weight * (phi - target).pow(2).sum(dim=-1).mean()
+            loss = loss + self.config.semantic_regression_weight * (phi - target).pow(2).mean()
         return loss
 
     # -- inference ------------------------------------------------------------------------------------------------
