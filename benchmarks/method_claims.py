@@ -138,7 +138,7 @@ SCORE_KEYS = (
 )
 SUITE = Suite(ARMS, CLAIMS, SCORE_KEYS)
 # Benchmarks whose claim rows join this table: their result JSON (written by the script named in it).
-PLUGINS = {name: ROOT / "benchmarks" / "results" / f"{name}.json" for name in ("regen_claims", "wtf_claims")}
+PLUGINS = {name: ROOT / "benchmarks" / "results" / f"{name}.json" for name in ("regen_claims", "wtf_claims", "claster_claims")}
 
 
 # -------------------------------------------------------------------------------------------------------- verdicts
@@ -233,7 +233,9 @@ def build_table(runs: Path, world: int, seeds: list[int], claims: list[str], sel
                 entry["per_seed"][seed] = run["test"]
         done = sorted(entry["per_seed"])
         entry["seeds"] = done
-        entry["test"] = {k: _stats([entry["per_seed"][s][k] for s in done]) for k in suite.score_keys} if done else {}
+        # a score an arm does not have (e.g. cluster purity without clusters) is left out, not invented
+        kept = [k for k in suite.score_keys if done and all(k in entry["per_seed"][s] for s in done)]
+        entry["test"] = {k: _stats([entry["per_seed"][s][k] for s in done]) for k in kept}
         arms[arm] = entry
     rows = {}
     for name in claims:

@@ -180,7 +180,7 @@ def train_video_classifier(model, processor, dataset, num_frames: int | None = N
     model.eval()
     with torch.no_grad():
         predictions = torch.cat([model(pixel_values=pixels[i : i + batch_size]).logits.argmax(-1) for i in range(0, len(targets), batch_size)])
-    return {"classes": classes, "final_loss": float(loss), "train_accuracy": float((predictions == targets).float().mean())}
+    return {"classes": classes, "final_loss": loss.item(), "train_accuracy": float((predictions == targets).float().mean())}
 
 
 def save_tiny_video_encoder(output_dir: str | os.PathLike, image_size: int = 64, num_frames: int = 8, hidden_size: int = 64, seed: int = 0) -> str:

@@ -172,6 +172,8 @@ def test_bad_inputs_name_the_problem():
         ClasterConfig(class_names=["a", "a", "b"])
     with pytest.raises(ValueError, match="at least two seen classes"):
         ClasterConfig(class_names=NAMES, seen_classes=[0])
+    with pytest.raises(ValueError, match=r"rectification_neighbors \(4\) exceeds the 3 seen classes"):
+        ClasterConfig(class_names=NAMES, seen_classes=[0, 1, 2], rectification_neighbors=4)
     with pytest.raises(ValueError, match="needs class_names"):
         ClasterForZeroShotVideoClassification(ClasterConfig())
 

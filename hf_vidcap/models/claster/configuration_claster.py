@@ -87,6 +87,8 @@ class ClasterConfig(PretrainedConfig):
             raise ValueError(f"seen_classes must be distinct indices into class_names (0..{len(class_names) - 1}).")
         if class_names and len(seen_classes) < 2:
             raise ValueError("CLASTER needs at least two seen classes to train its classifier.")
+        if class_names and len(seen_classes) < len(class_names) and rectification_neighbors > len(seen_classes):
+            raise ValueError(f"rectification_neighbors ({rectification_neighbors}) exceeds the {len(seen_classes)} seen classes; lower it.")
         self.visual_size = visual_size
         self.semantic_size = semantic_size
         self.hidden_size = hidden_size
