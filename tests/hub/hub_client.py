@@ -301,6 +301,33 @@ def ofa_release(fixture_dir, output_dir):
     }
 
 
+def claster_push(_shapes, output_dir):
+    """A trained CLASTER pushed with push_to_hub (centroids, MLPs, class embeddings, feature statistics and the bias
+    threshold), loaded back from "the Hub" through AutoModel: the same predictions."""
+    from transformers import AutoModel
+
+    from hf_vidcap.models import ClasterConfig, ClasterForZeroShotVideoClassification
+
+    torch.manual_seed(0)
+    names = ["circle moving left", "circle moving right", "square moving left", "square moving right"]
+    model = ClasterForZeroShotVideoClassification(ClasterConfig(visual_size=6, semantic_size=4, hidden_size=8, num_clusters=2, class_names=names, seen_classes=[0, 1, 2], rectification_neighbors=2))
+    model.set_class_embeddings(torch.randn(4, 4))
+    model.set_feature_statistics(torch.randn(12, 6) * 2 + 1)
+    model.initialize_centroids(torch.randn(12, 6), torch.tensor([0, 1, 2] * 4))
+    model.config.seen_detection_threshold = 0.5
+    model.push_to_hub("alice/claster-tiny")
+    loaded = AutoModel.from_pretrained("alice/claster-tiny")
+    x = torch.randn(16, 6)
+    return {
+        "class": type(loaded).__name__,
+        "same_predictions": all(torch.equal(model.predict(x, task=t), loaded.predict(x, task=t)) for t in ("zsl", "gzsl", "seen")),
+        "centroids_equal": torch.equal(model.centroids, loaded.centroids),
+        "embeddings_equal": torch.equal(model.class_embeddings, loaded.class_embeddings) and torch.equal(model.feature_std, loaded.feature_std),
+        "threshold": loaded.config.seen_detection_threshold,
+        "class_names": loaded.config.class_names,
+    }
+
+
 if __name__ == "__main__":
     scenario, shapes, output = sys.argv[1:4]
     result = globals()[scenario](shapes, output)

@@ -155,6 +155,13 @@ def test_ofa_release_checkpoint_loads_from_its_hub_repository_and_saves_in_our_l
     assert result["caption_shape"][0] == 2
 
 
+def test_claster_pushed_to_the_hub_loads_back_with_its_centroids_and_classes(hub, tmp_path):
+    result = run_client(hub, "claster_push", tmp_path, tmp_path)
+    assert result["class"] == "ClasterForZeroShotVideoClassification" and result["same_predictions"]
+    assert result["centroids_equal"] and result["embeddings_equal"] and result["threshold"] == 0.5
+    assert result["class_names"][0] == "circle moving left" and not result["token_printed"]
+
+
 def test_bad_publishing_arguments_are_named():
     from hf_vidcap import hub
 
