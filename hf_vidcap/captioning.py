@@ -54,10 +54,12 @@ def is_encoder_decoder(model) -> bool:
 
 
 def suppressed_token_ids(processor) -> list[int]:
-    """Tokens a caption must never contain: the image placeholder, unk, and bos/pad where they differ from eos
-    (sampling them would corrupt the prefix layout or the re-scoring of the caption)."""
+    """Tokens a caption must never contain: the image placeholder, unk, bos/pad where they differ from eos, and the
+    processor's ``extra_suppressed_token_ids()`` (sampling them would corrupt the prefix layout or the re-scoring of
+    the caption)."""
     tokenizer = processor.tokenizer
     ids = {processor.image_token_id, tokenizer.unk_token_id}
+    ids.update(getattr(processor, "extra_suppressed_token_ids", list)())  # e.g. a VLM's media and chat tokens
     for special in (tokenizer.bos_token_id, tokenizer.pad_token_id):
         if special != tokenizer.eos_token_id:
             ids.add(special)

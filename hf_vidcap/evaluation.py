@@ -72,6 +72,9 @@ def generate_for_dataset(
         ``(captions, columns)``: ``num_return_sequences`` captions per kept sample (grouped by sample), and the
         samples' other columns by name.
     """
+    from .models.captioner import configure_captioner
+
+    configure_captioner(model, processor)
     captioner = unwrap_captioner(model)
     was_training = captioner.training
     captioner.eval()

@@ -6,7 +6,7 @@ from .blip2_video import (
     create_tiny_video_blip2,
     get_tiny_video_blip2_config,
 )
-from .captioner import VideoCaptionerMixin, check_video_captioner
+from .captioner import VideoCaptionerMixin, check_video_captioner, configure_captioner
 from .checkpoints import PUBLISHED_PARAMETERS, SIGNIFICANT_DIGITS, checkpoint_config, stored_parameter_count
 from .claster import ClasterConfig, ClasterForZeroShotVideoClassification, ClasterOutput
 from .git_video import (
@@ -29,6 +29,7 @@ from .ofa import (
 )
 from .processing_video_caption import VideoCaptionProcessor
 from .tiny_checkpoints import TINY_MODEL_TYPES, save_tiny_checkpoint
+from .vlm import VLM_FAMILIES, VideoVLMProcessor, as_video_captioner, supported_vlm_types
 
 register_auto_classes()
 
@@ -45,6 +46,11 @@ __all__ = [
     "get_tiny_ofa_config",
     "VideoCaptionerMixin",
     "check_video_captioner",
+    "configure_captioner",
+    "VLM_FAMILIES",
+    "VideoVLMProcessor",
+    "as_video_captioner",
+    "supported_vlm_types",
     "OFAConfig",
     "OFAForConditionalGeneration",
     "OFAProcessor",

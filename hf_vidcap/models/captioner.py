@@ -71,6 +71,18 @@ class VideoCaptionerMixin:
         return pixel_values, video_embeds
 
 
+def configure_captioner(model, processor) -> None:
+    """Hand ``processor`` to a captioner that takes its video layout from it (the transformers VLMs of
+    `hf_vidcap.models.vlm`); nothing for the others."""
+    base = model
+    while hasattr(base, "module"):
+        base = base.module
+    if hasattr(base, "get_base_model"):
+        base = base.get_base_model()
+    if hasattr(base, "configure_video_inputs"):
+        base.configure_video_inputs(processor)
+
+
 def check_video_captioner(model, processor, num_frames: int = 2, num_videos: int = 2, atol: float = 1e-4) -> None:
     """Run the contract's checks on ``model`` with ``processor``; raises `AssertionError` naming the first failure.
 
@@ -87,14 +99,23 @@ def check_video_captioner(model, processor, num_frames: int = 2, num_videos: int
         if not callable(getattr(model, method, None)):
             raise AssertionError(f"{name} has no {method}().")
     size = processor.image_size
-    pixel_values = torch.randn(num_videos, num_frames, 3, size, size, generator=torch.Generator().manual_seed(0))
+    if hasattr(processor, "video_static_inputs"):  # a VLM's own processor lays out its pixels (patches, grid)
+        import numpy as np
+
+        num_frames = processor.num_frames
+        rng = np.random.default_rng(0)
+        pixel_values = processor.preprocess_videos([rng.integers(0, 256, (num_frames, size, size, 3), dtype=np.uint8) for _ in range(num_videos)])
+        feature_groups = model.num_frame_feature_groups(num_frames)
+    else:
+        pixel_values = torch.randn(num_videos, num_frames, 3, size, size, generator=torch.Generator().manual_seed(0))
+        feature_groups = num_frames
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
             frames = model.get_frame_features(pixel_values)
-            if frames.shape[:2] != (num_videos, num_frames):
-                raise AssertionError(f"{name}.get_frame_features gave {tuple(frames.shape)}; expected (B={num_videos}, T={num_frames}, ...).")
+            if frames.shape[:2] != (num_videos, feature_groups):
+                raise AssertionError(f"{name}.get_frame_features gave {tuple(frames.shape)}; expected (B={num_videos}, T={feature_groups}, ...).")
             embeds = model.get_video_embeds(pixel_values)
             if embeds.ndim != 3 or embeds.shape[0] != num_videos:
                 raise AssertionError(f"{name}.get_video_embeds gave {tuple(embeds.shape)}; expected (B={num_videos}, V, D).")
@@ -123,4 +144,4 @@ def _close(actual: torch.Tensor, expected: torch.Tensor, atol: float, message: s
         raise AssertionError(f"{message} (max difference {difference}).")
 
 
-__all__ = ["VideoCaptionerMixin", "check_video_captioner"]
+__all__ = ["VideoCaptionerMixin", "check_video_captioner", "configure_captioner"]

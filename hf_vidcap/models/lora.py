@@ -9,6 +9,8 @@ LORA_TARGET_MODULES = {
     "blip2-t5": r".*language_model.*\.(SelfAttention|EncDecAttention)\.(q|v)",
     "git": r".*git\.encoder\.layer\.\d+\.attention\.self\.(query|value)",
     "ofa": r".*(encoder|decoder)\.layers\.\d+\.(self_attn|encoder_attn)\.(q_proj|v_proj)",
+    # transformers video VLMs (hf_vidcap.models.vlm): the language model's attention; never the vision tower.
+    "qwen-vl": r".*language_model\.layers\.\d+\.self_attn\.(q_proj|v_proj)",
 }
 
 
@@ -27,7 +29,9 @@ def lora_architecture(model) -> str:
         return "git"
     if model_type == "ofa":
         return "ofa"
-    raise ValueError(f"no default LoRA targets for model_type {model_type!r}; known: video_blip2, video_git, ofa. Pass target_modules yourself.")
+    if model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
+        return "qwen-vl"
+    raise ValueError(f"no default LoRA targets for model_type {model_type!r}; known: video_blip2, video_git, ofa, qwen2_vl, qwen2_5_vl, qwen3_vl. Pass target_modules yourself.")
 
 
 def get_default_lora_config(model, r: int = 8, lora_alpha: int = 16, lora_dropout: float = 0.05, **kwargs):

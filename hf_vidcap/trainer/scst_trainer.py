@@ -28,7 +28,7 @@ from ..captioning import (
 )
 from ..data.collator import VideoCaptionCollator, is_empty_batch
 from ..evaluation import generate_for_dataset, score_captions
-from ..models.captioner import VideoCaptionerMixin
+from ..models.captioner import VideoCaptionerMixin, configure_captioner
 from .baselines import compute_baselines, diversity_advantages, get_baseline, scale_advantages
 from .checkpoints import CheckpointStateMixin
 from .curves import RunRecordCallback, TrainingCurvesCallback
@@ -141,6 +141,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             raise TypeError(f"args must be a VideoSCSTConfig, got {type(args).__name__}.")
         if processing_class is None:
             raise ValueError("processing_class is required: pass the model's VideoBlip2Processor.")
+        configure_captioner(model, processing_class)
         model = self._prepare_model(model, args, peft_config)
         self.reward_funcs, self.reward_names, self.reward_weights = check_reward_funcs(reward_funcs, args.reward_weights)
         has_references = check_dataset_columns(args, self.reward_funcs, self.reward_names, train_dataset, eval_dataset, compute_metrics)

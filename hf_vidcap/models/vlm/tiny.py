@@ -1,0 +1,71 @@
+"""Tiny random video VLMs built offline from configs (tests and the shapes world): a word-level chat tokenizer over
+the shapes vocabulary with the family's special tokens and a minimal chat template, the family's real processor
+classes, and a small config."""
+
+from __future__ import annotations
+
+import torch
+
+from .modeling_vlm import as_video_captioner
+from .processing_vlm import VideoVLMProcessor
+
+_QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+_QWEN_TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {% for c in m['content'] %}{% if c['type'] == 'video' %}"
+    "<|vision_start|><|video_pad|><|vision_end|>{% else %}{{ c['text'] }}{% endif %}{% endfor %} <|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
+
+
+def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
+    """A word-level fast tokenizer: the special tokens, chat words and the shapes vocabulary."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from ...data import shapes_vocabulary
+
+    words = list(dict.fromkeys(special + ["system", "user", "assistant", "describe", "this", "video", ".", "[UNK]"] + shapes_vocabulary()))
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(pattern=Regex(r"<\|[a-z_]+\|>"), behavior="isolated"), pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+    ])
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    others = [t for t in special if t not in (eos, pad)]
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
+
+
+def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, image_size: int = 56, prompt: str = "describe this video .", seed: int = 0):
+    """``(model, processor)``: a tiny random VLM of ``model_type`` with the captioner contract."""
+    from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+
+    if model_type not in ("qwen2_vl", "qwen2_5_vl"):
+        raise ValueError(f"no tiny builder for {model_type!r}; available: ['qwen2_vl', 'qwen2_5_vl'].")
+    tokenizer = build_tiny_chat_tokenizer(_QWEN_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer.chat_template = _QWEN_TEMPLATE
+    pixels = image_size * image_size
+    inner = Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(min_pixels=pixels, max_pixels=pixels),
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(min_pixels=pixels, max_pixels=pixels, do_sample_frames=False),
+        chat_template=_QWEN_TEMPLATE,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    ids = tokenizer.convert_tokens_to_ids
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                rope_scaling={"type": "mrope", "mrope_section": [2, 1, 1]}, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    special = dict(video_token_id=ids("<|video_pad|>"), image_token_id=ids("<|image_pad|>"), vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"))
+    torch.manual_seed(seed)
+    if model_type == "qwen2_vl":
+        from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
+
+        config = Qwen2VLConfig(text_config=text, vision_config=dict(depth=1, embed_dim=32, hidden_size=32, num_heads=2, patch_size=14, spatial_merge_size=2, temporal_patch_size=2), **special)
+        model = Qwen2VLForConditionalGeneration(config)
+    else:
+        from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+
+        config = Qwen2_5_VLConfig(text_config=text, vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=56, fullatt_block_indexes=[0]), **special)
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = None
+    return as_video_captioner(model, processor), processor
