@@ -78,15 +78,18 @@ def load_captioner_for_training(script_args, training_args, model_args):
     """The processor, model and PEFT config a recipe trains: any captioner checkpoint through the Auto classes,
     with the processor overrides of ``script_args``, as many frame slots as the run feeds it, the model config
     overrides, and LoRA on the architecture's default targets when ``use_peft`` names none."""
-    from transformers import set_seed
+    from transformers import AutoConfig, set_seed
     from trl import get_peft_config
 
     from .models import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor
     from .models.lora import LORA_TARGET_MODULES, lora_architecture
+    from .models.vlm import VLM_FAMILIES
 
-    processor = AutoVideoCaptionProcessor.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision, **script_args.processor_overrides()
-    )
+    overrides = script_args.processor_overrides()
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
+    if config.model_type in VLM_FAMILIES:  # a video VLM's prompt holds the video's tokens: it is set up for the frames
+        overrides["num_frames"] = training_args.num_frames
+    processor = AutoVideoCaptionProcessor.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision, **overrides)
     set_seed(training_args.seed)  # weights a checkpoint lacks (e.g. a new temporal embedding) start seeded
     model = AutoModelForVideoCaptioning.from_pretrained(
         model_args.model_name_or_path,

@@ -1,8 +1,13 @@
 """SCST fine-tuning of a video captioner (the BLIP-2 video captioning paper's recipe, NAACL 2025).
 
 The model is any video captioner checkpoint ``model_name_or_path`` names: BLIP-2 (OPT, FLAN-T5), GIT or OFA, saved
-by hf_vidcap or an original image checkpoint of those families (`AutoModelForVideoCaptioning`); the rewards are the
-YAML's ``reward_funcs``.
+by hf_vidcap or an original image checkpoint of those families, or a transformers video VLM (Qwen2-VL, Qwen2.5-VL:
+`AutoModelForVideoCaptioning`, `hf_vidcap.models.vlm`); the rewards are the YAML's ``reward_funcs``.
+
+A video VLM (Qwen2.5-VL-7B-Instruct with LoRA, bf16, ZeRO-3; Qwen2-VL-2B-Instruct in recipes/configs/qwen2_vl):
+
+    accelerate launch --config_file recipes/accelerate_configs/deepspeed_zero3.yaml recipes/blip2_msrvtt_scst.py \
+        --config recipes/configs/qwen2_5_vl/msrvtt_scst.yaml
 
 Real use (Salesforce/blip2-flan-t5-xl on MSR-VTT, 16 frames, prompt "a video of", LoRA r=8 alpha=16 on q,v):
 

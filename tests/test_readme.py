@@ -53,3 +53,25 @@ def test_the_caption_a_video_snippet_runs(tmp_path, monkeypatch, capsys):
     exec(compile(snippet, "README caption snippet", "exec"), {"__name__": "readme_caption"})
     printed = capsys.readouterr().out.strip().splitlines()[-1]  # (DeepSpeed may log a line first)
     assert printed.startswith("[{'generated_text': '") and printed.endswith("'}]")
+
+
+def test_the_bring_your_own_vlm_snippet_runs(tmp_path, monkeypatch, shapes_dir):
+    """The VLM snippet with a tiny random Qwen2.5-VL written where the Hub id points (offline), a CIDEr-D reward and
+    the shapes world as the training set; the trainer it builds then trains two steps."""
+    from hf_vidcap.data import load_shapes_dataset
+    from hf_vidcap.models import save_tiny_checkpoint
+    from hf_vidcap.rewards import get_cider_d_reward
+
+    snippet = re.search(r"### Bring your own video VLM.*?```python\n(.*?)```", README, flags=re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    save_tiny_checkpoint("qwen2_5_vl", "Qwen/Qwen2.5-VL-7B-Instruct", num_frames=4, image_size=56)
+    train = load_shapes_dataset(shapes_dir)["train"].select(range(4))
+    namespace = {"__name__": "readme_vlm", "reward": get_cider_d_reward(train["captions"]), "train_dataset": train}
+    snippet = snippet.replace("bf16=True", "use_cpu=True, max_steps=2, per_device_train_batch_size=2, num_generations=2, max_completion_length=4, report_to='none'")
+    snippet = snippet.replace('dtype="bfloat16"', 'dtype="float32"').replace("num_frames=16", "num_frames=4")  # the shapes clips have 8 frames
+    snippet = snippet.replace("processor = VideoVLMProcessor(", "processor = VideoVLMProcessor(image_size=56, processor=")
+    exec(compile(snippet, "README VLM snippet", "exec"), namespace)
+    trainer = namespace["trainer"]
+    assert type(trainer.model.get_base_model()).__name__ == "VideoCaptioningQwen2_5_VLForConditionalGeneration"
+    trainer.train()
+    assert trainer.state.global_step == 2

@@ -14,7 +14,7 @@ CONFIGS = sorted(p for p in (Path(__file__).parents[1] / "recipes" / "configs").
 CLASTER_CONFIGS = sorted((Path(__file__).parents[1] / "recipes" / "configs" / "claster").glob("*.yaml"))
 
 
-RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen", "ofa": "ofa_coco_wtf"}
+RECIPE_OF_CONFIG_DIR = {"blip2": "blip2_msrvtt_scst", "git": "git_kinetics_regen", "ofa": "ofa_coco_wtf", "qwen2_vl": "blip2_msrvtt_scst", "qwen2_5_vl": "blip2_msrvtt_scst"}
 
 
 def _script_arguments(config_path):
@@ -123,12 +123,13 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys, cap
         torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("model_type", ["video_git", "ofa"])
+@pytest.mark.parametrize("model_type", ["video_git", "ofa", "qwen2_vl", "qwen2_5_vl"])
 def test_the_recipe_trains_any_captioner_checkpoint(tmp_path, capsys, model_type):
-    """GIT and OFA checkpoints run through the same recipe and YAML; only model_name_or_path (and LoRA) change."""
+    """GIT, OFA and transformers video VLM checkpoints run through the same recipe and YAML; only
+    model_name_or_path (and LoRA) change."""
     from hf_vidcap.models import save_tiny_checkpoint
 
-    save_tiny_checkpoint(model_type, tmp_path / "tiny", num_frames=4)
+    save_tiny_checkpoint(model_type, tmp_path / "tiny", num_frames=4, image_size=56 if "qwen" in model_type else 64)
     recipe = _load_recipe("blip2_msrvtt_scst")
     config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
     args = [
@@ -140,7 +141,8 @@ def test_the_recipe_trains_any_captioner_checkpoint(tmp_path, capsys, model_type
     ]
     parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
     trainer = recipe.main(*parser.parse_args_and_config(args))
-    assert type(trainer.model.get_base_model()).__name__ == {"video_git": "VideoGitForCausalLM", "ofa": "OFAForConditionalGeneration"}[model_type]
+    names = {"video_git": "VideoGitForCausalLM", "ofa": "OFAForConditionalGeneration", "qwen2_vl": "VideoCaptioningQwen2VLForConditionalGeneration", "qwen2_5_vl": "VideoCaptioningQwen2_5_VLForConditionalGeneration"}
+    assert type(trainer.model.get_base_model()).__name__ == names[model_type]
     # LoRA went on the architecture's default targets (the language model's attention q / v projections).
     lora = [name for name, _ in trainer.model.named_parameters() if "lora_A" in name]
     assert lora and all(("query" in n or "value" in n) if model_type == "video_git" else ("q_proj" in n or "v_proj" in n) for n in lora)

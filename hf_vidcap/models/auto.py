@@ -33,6 +33,7 @@ from .claster import ClasterConfig, ClasterForZeroShotVideoClassification
 from .git_video import VideoGitConfig, VideoGitForCausalLM, VideoGitProcessor
 from .ofa import OFAConfig, OFAForConditionalGeneration, OFAProcessor
 from .processing_video_caption import PROCESSOR_CONFIG_NAME
+from .vlm import VLM_FAMILIES, VideoVLMProcessor, as_video_captioner
 
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
@@ -80,7 +81,8 @@ def _checkpoint_model_type(path: str, hub: dict) -> str:
     model_type = _checkpoint_config_dict(path, hub).get("model_type")
     if model_type not in VIDEO_CAPTIONERS:
         raise ValueError(
-            f"{path!r} is a {model_type!r} checkpoint; the video captioners load {sorted(VIDEO_CAPTIONERS)}. Register "
+            f"{path!r} is a {model_type!r} checkpoint; the video captioners load {sorted(VIDEO_CAPTIONERS)} and the video VLMs "
+            f"{sorted(VLM_FAMILIES)}. Register "
             "your own with AutoModelForVideoCaptioning.register(model_type, model_class, processor_class)."
         )
     return model_type
@@ -126,6 +128,11 @@ class AutoModelForVideoCaptioning:
         keyword arguments go to ``from_pretrained``."""
         path = str(pretrained_model_name_or_path)
         hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        if _checkpoint_config_dict(path, hub).get("model_type") in VLM_FAMILIES:
+            # A transformers video VLM: its own class, given the captioner contract (the processor's video layout
+            # reaches it through configure_captioner when a trainer or an evaluation gets the processor).
+            model = AutoModelForImageTextToText.from_pretrained(path, *model_args, **(config_overrides or {}), **kwargs)
+            return as_video_captioner(model)
         model_class = VIDEO_CAPTIONERS[_checkpoint_model_type(path, hub)][0]
         if "config" in kwargs and (config_overrides or num_frames is not None):
             raise ValueError("pass either config= or config_overrides= / num_frames=, not both.")
@@ -165,6 +172,8 @@ class AutoVideoCaptionProcessor:
 
         path = str(pretrained_model_name_or_path)
         hub = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        if _checkpoint_config_dict(path, hub).get("model_type") in VLM_FAMILIES:
+            return VideoVLMProcessor.from_pretrained(path, **kwargs)  # needs num_frames= unless saved
         saved = cached_file(path, PROCESSOR_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub)
         if saved is not None:
             with open(saved) as f:

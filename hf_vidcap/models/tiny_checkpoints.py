@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 
-TINY_MODEL_TYPES = ("video_blip2", "video_git", "ofa")
+TINY_MODEL_TYPES = ("video_blip2", "video_git", "ofa", "qwen2_vl", "qwen2_5_vl")
 
 
 def save_tiny_checkpoint(
@@ -40,6 +40,15 @@ def save_tiny_checkpoint(
         raise ValueError(f"model_type ({model_type!r}) must be one of {list(TINY_MODEL_TYPES)}.")
     if num_frames < 1:
         raise ValueError(f"num_frames ({num_frames}) must be >= 1.")
+    if model_type in ("qwen2_vl", "qwen2_5_vl"):  # a transformers video VLM: its own tokenizer, processor and chat template
+        from .vlm.tiny import create_tiny_video_vlm
+
+        if frame_differences != "none":
+            raise ValueError("the video VLMs take frames only (frame_differences='none').")
+        model, processor = create_tiny_video_vlm(model_type, num_frames=num_frames, image_size=image_size, prompt=prompt or "describe this video .", seed=seed)
+        model.save_pretrained(output_dir)
+        processor.save_pretrained(output_dir)
+        return model, processor
     tokenizer = build_shapes_tokenizer()
     settings = {"image_size": image_size, "frame_differences": frame_differences, "prompt": prompt}
     set_seed(seed)
