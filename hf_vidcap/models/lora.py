@@ -10,7 +10,7 @@ LORA_TARGET_MODULES = {
     "git": r".*git\.encoder\.layer\.\d+\.attention\.self\.(query|value)",
     "ofa": r".*(encoder|decoder)\.layers\.\d+\.(self_attn|encoder_attn)\.(q_proj|v_proj)",
     # transformers video VLMs (hf_vidcap.models.vlm): the language model's attention; never the vision tower.
-    "qwen-vl": r".*language_model\.layers\.\d+\.self_attn\.(q_proj|v_proj)",
+    "vlm": r".*language_model\.layers\.\d+\.self_attn\.(q_proj|v_proj)",
 }
 
 
@@ -29,9 +29,11 @@ def lora_architecture(model) -> str:
         return "git"
     if model_type == "ofa":
         return "ofa"
-    if model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl"):
-        return "qwen-vl"
-    raise ValueError(f"no default LoRA targets for model_type {model_type!r}; known: video_blip2, video_git, ofa, qwen2_vl, qwen2_5_vl, qwen3_vl. Pass target_modules yourself.")
+    from .vlm import VLM_FAMILIES
+
+    if model_type in VLM_FAMILIES:
+        return "vlm"
+    raise ValueError(f"no default LoRA targets for model_type {model_type!r}; known: video_blip2, video_git, ofa and the video VLMs {sorted(VLM_FAMILIES)}. Pass target_modules yourself.")
 
 
 def get_default_lora_config(model, r: int = 8, lora_alpha: int = 16, lora_dropout: float = 0.05, **kwargs):

@@ -12,7 +12,7 @@ from hf_vidcap.models import check_video_captioner
 from hf_vidcap.models.vlm import VideoVLMProcessor, as_video_captioner, supported_vlm_types
 from hf_vidcap.models.vlm.tiny import create_tiny_video_vlm
 
-FAMILIES = ["qwen2_vl", "qwen2_5_vl"]
+FAMILIES = ["qwen2_vl", "qwen2_5_vl", "llava_onevision"]
 
 
 def videos(count: int, seed: int = 0, frames: int = 4, size: int = 56):
@@ -29,9 +29,12 @@ def vlm(request):
 def test_the_captioner_contract_holds(vlm):
     model, processor = vlm
     check_video_captioner(model, processor)
-    assert model.vision_model is model.model.visual
-    text = processor.tokenizer.decode(processor.prefix_ids())
-    assert "describe this video" in text and text.count("<|video_pad|>") == 8  # 4 frames of 56 px: 2 x 2 x 2 merged patches
+    assert any(model.vision_model is module for module in model.visual_modules().values())
+    assert "describe this video" in processor.tokenizer.decode(processor.prefix_ids())
+    # the prompt holds one placeholder per video token the model's encoder gives (Qwen: 2 x 2 x 2 merged patches of
+    # 4 frames of 56 px; LLaVA-OneVision: 2 x 2 pooled patches per frame and a newline)
+    placeholders = processor.prefix_ids().count(processor.image_token_id)
+    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "llava_onevision": 17}[model.config.model_type]
 
 
 def test_teacher_forced_logprobs_equal_the_scores_generate_returned(vlm):
@@ -68,7 +71,8 @@ def test_k_captions_from_one_encoding_equal_k_separate_generations(vlm):
     assert torch.allclose(once, copies, atol=1e-5)
 
 
-def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_adapter(tmp_path, shapes_dir):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_adapter(tmp_path, shapes_dir, family):
     from peft import LoraConfig
 
     from hf_vidcap.data import VideoCaptionCollator, load_shapes_dataset
@@ -76,7 +80,7 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     from hf_vidcap.rewards import get_cider_d_reward
     from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
-    model, processor = create_tiny_video_vlm("qwen2_vl", image_size=56)
+    model, processor = create_tiny_video_vlm(family, image_size=56)
     train = load_shapes_dataset(shapes_dir)["train"].select(range(8))
     calls = []
     model.vision_model.register_forward_hook(lambda *args: calls.append(1))
@@ -93,15 +97,16 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     assert len(calls) == 2  # one pass over the batch's 4 videos per step: rollouts and the loss share it
 
 
-def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tmp_path):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tmp_path, family):
     from transformers import AutoModelForImageTextToText
 
-    model, processor = create_tiny_video_vlm("qwen2_vl")
+    model, processor = create_tiny_video_vlm(family)
     model.eval()
     model.save_pretrained(tmp_path)
     processor.save_pretrained(tmp_path)
     plain = AutoModelForImageTextToText.from_pretrained(tmp_path)
-    assert type(plain).__name__ == "Qwen2VLForConditionalGeneration"
+    assert type(plain).__name__ == type(model)._vlm_base.__name__
     reloaded_processor = VideoVLMProcessor.from_pretrained(tmp_path)
     assert reloaded_processor.num_frames == 4 and reloaded_processor.prefix_ids() == processor.prefix_ids()
     reloaded = as_video_captioner(plain, reloaded_processor).eval()
@@ -115,9 +120,9 @@ def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tm
 def test_models_and_processors_without_video_input_are_named():
     from transformers import BertConfig, BertModel
 
-    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['qwen2_5_vl', 'qwen2_vl'\]"):
+    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_onevision', 'qwen2_5_vl', 'qwen2_vl'\]"):
         as_video_captioner(BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)), None)
-    assert supported_vlm_types() == ["qwen2_5_vl", "qwen2_vl"]
+    assert supported_vlm_types() == ["llava_onevision", "qwen2_5_vl", "qwen2_vl"]
 
     class NoVideo:
         video_processor = None

@@ -26,21 +26,24 @@ class VLMFamily:
     """How one VLM family takes videos.
 
     Attributes:
-        vision_tower (`str`): attribute path of the vision tower (with its merger / projector).
-        pixel_key (`str`): the forward's keyword for video pixels.
-        flat_pixels (`bool`): the processor concatenates every video's patches along dim 0 (Qwen-VL).
-        lora_targets (`tuple[str]`): the language model's linear layers for LoRA.
+        vision_tower (`str`): attribute path of the vision tower.
+        visual_extras (`tuple[str]`): other modules between the frames and the language model (projectors).
+        flat_pixels (`bool`): the processor concatenates every video's patches along dim 0 (Qwen-VL) rather than
+            giving one row per video (LLaVA: (B, T, C, H, W)).
+        tuple_features (`bool`): the model's ``mm_encoder_outputs`` take one tensor per video (Qwen-VL) rather than
+            one (B, V, D) tensor.
     """
 
     vision_tower: str
-    pixel_key: str = "pixel_values_videos"
+    visual_extras: tuple = ()
     flat_pixels: bool = True
-    lora_targets: tuple = ("q_proj", "k_proj", "v_proj", "o_proj")
+    tuple_features: bool = True
 
 
 VLM_FAMILIES: dict[str, VLMFamily] = {
     "qwen2_vl": VLMFamily("model.visual"),
     "qwen2_5_vl": VLMFamily("model.visual"),
+    "llava_onevision": VLMFamily("model.vision_tower", ("model.multi_modal_projector",), flat_pixels=False, tuple_features=False),
 }
 
 
@@ -88,7 +91,9 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         return _attribute(self, self.vlm_family.vision_tower)
 
     def visual_modules(self) -> dict:
-        return {"vision_model": self.vision_model}
+        modules = {"vision_model": self.vision_model}
+        modules.update({path.rsplit(".", 1)[-1]: _attribute(self, path) for path in self.vlm_family.visual_extras})
+        return modules
 
     def get_video_embeds(self, pixel_values: torch.Tensor | None = None, frame_features: torch.Tensor | None = None) -> torch.Tensor:
         """(B, V, D) video tokens as the language model reads them (after the family's merger / projector)."""
@@ -112,7 +117,8 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         return int(grid[0, 0]) if grid is not None else 1
 
     def _encoder_outputs(self, video_embeds: torch.Tensor) -> dict:
-        return {"video": BaseModelOutputWithPooling(pooler_output=tuple(video_embeds.unbind(0)))}
+        pooled = tuple(video_embeds.unbind(0)) if self.vlm_family.tuple_features else video_embeds
+        return {"video": BaseModelOutputWithPooling(pooler_output=pooled)}
 
     def forward(
         self, input_ids=None, attention_mask=None, pixel_values=None, video_embeds=None, frame_features=None, captions_per_video: int = 1,

@@ -34,12 +34,62 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
 
 
+TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision")
+_LLAVA_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+_LLAVA_TEMPLATE = _QWEN_TEMPLATE.replace("<|vision_start|><|video_pad|><|vision_end|>", "<video>")
+
+
+def _tiny_text_config(tokenizer) -> dict:
+    return dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+
+
 def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, image_size: int = 56, prompt: str = "describe this video .", seed: int = 0):
-    """``(model, processor)``: a tiny random VLM of ``model_type`` with the captioner contract."""
+    """``(model, processor)``: a tiny random VLM of ``model_type`` (`TINY_VLM_TYPES`) with the captioner contract."""
+    if model_type not in TINY_VLM_TYPES:
+        raise ValueError(f"no tiny builder for {model_type!r}; available: {list(TINY_VLM_TYPES)}.")
+    if model_type == "llava_onevision":
+        model, processor = _tiny_llava_onevision(num_frames, image_size, prompt, seed)
+    else:
+        model, processor = _tiny_qwen_vl(model_type, num_frames, image_size, prompt, seed)
+    tokenizer = processor.tokenizer
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = None
+    return as_video_captioner(model, processor), processor
+
+
+def _tiny_llava_onevision(num_frames: int, image_size: int, prompt: str, seed: int):
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
+
+    tokenizer = build_tiny_chat_tokenizer(_LLAVA_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer.chat_template = _LLAVA_TEMPLATE
+    size = {"height": image_size, "width": image_size}
+    inner = LlavaOnevisionProcessor(
+        image_processor=LlavaOnevisionImageProcessor(size=size, crop_size=size, image_grid_pinpoints=[[image_size, image_size]]),
+        tokenizer=tokenizer, video_processor=LlavaOnevisionVideoProcessor(size=size, do_sample_frames=False),
+        num_image_tokens=(image_size // 14) ** 2, vision_feature_select_strategy="full", chat_template=_LLAVA_TEMPLATE,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    config = LlavaOnevisionConfig(
+        text_config=dict(model_type="qwen2", **_tiny_text_config(tokenizer)),
+        vision_config=dict(model_type="siglip_vision_model", image_size=image_size, patch_size=14, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"), video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
+        vision_feature_select_strategy="full", vision_feature_layer=-1, image_grid_pinpoints=[[image_size, image_size]],
+    )
+    torch.manual_seed(seed)
+    return LlavaOnevisionForConditionalGeneration(config), processor
+
+
+def _tiny_qwen_vl(model_type: str, num_frames: int, image_size: int, prompt: str, seed: int):
     from transformers import Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
 
-    if model_type not in ("qwen2_vl", "qwen2_5_vl"):
-        raise ValueError(f"no tiny builder for {model_type!r}; available: ['qwen2_vl', 'qwen2_5_vl'].")
     tokenizer = build_tiny_chat_tokenizer(_QWEN_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>")
     tokenizer.chat_template = _QWEN_TEMPLATE
     pixels = image_size * image_size
@@ -51,8 +101,7 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
     )
     processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
     ids = tokenizer.convert_tokens_to_ids
-    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                rope_scaling={"type": "mrope", "mrope_section": [2, 1, 1]}, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
+    text = dict(rope_scaling={"type": "mrope", "mrope_section": [2, 1, 1]}, **_tiny_text_config(tokenizer))
     special = dict(video_token_id=ids("<|video_pad|>"), image_token_id=ids("<|image_pad|>"), vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"))
     torch.manual_seed(seed)
     if model_type == "qwen2_vl":
@@ -65,7 +114,4 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
 
         config = Qwen2_5_VLConfig(text_config=text, vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=56, fullatt_block_indexes=[0]), **special)
         model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.bos_token_id = None
-    return as_video_captioner(model, processor), processor
+    return model, processor
