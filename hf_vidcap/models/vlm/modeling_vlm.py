@@ -44,6 +44,7 @@ VLM_FAMILIES: dict[str, VLMFamily] = {
     "qwen2_vl": VLMFamily("model.visual"),
     "qwen2_5_vl": VLMFamily("model.visual"),
     "llava_onevision": VLMFamily("model.vision_tower", ("model.multi_modal_projector",), flat_pixels=False, tuple_features=False),
+    "llava_next_video": VLMFamily("model.vision_tower", ("model.vision_resampler", "model.multi_modal_projector"), flat_pixels=False, tuple_features=False),
 }
 
 

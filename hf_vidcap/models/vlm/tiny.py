@@ -34,7 +34,7 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
 
 
-TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision")
+TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision", "llava_next_video")
 _LLAVA_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
 _LLAVA_TEMPLATE = _QWEN_TEMPLATE.replace("<|vision_start|><|video_pad|><|vision_end|>", "<video>")
 
@@ -50,6 +50,8 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
         raise ValueError(f"no tiny builder for {model_type!r}; available: {list(TINY_VLM_TYPES)}.")
     if model_type == "llava_onevision":
         model, processor = _tiny_llava_onevision(num_frames, image_size, prompt, seed)
+    elif model_type == "llava_next_video":
+        model, processor = _tiny_llava_next_video(num_frames, image_size, prompt, seed)
     else:
         model, processor = _tiny_qwen_vl(model_type, num_frames, image_size, prompt, seed)
     tokenizer = processor.tokenizer
@@ -85,6 +87,35 @@ def _tiny_llava_onevision(num_frames: int, image_size: int, prompt: str, seed: i
     )
     torch.manual_seed(seed)
     return LlavaOnevisionForConditionalGeneration(config), processor
+
+
+def _tiny_llava_next_video(num_frames: int, image_size: int, prompt: str, seed: int):
+    from transformers import (
+        LlavaNextImageProcessor,
+        LlavaNextVideoConfig,
+        LlavaNextVideoForConditionalGeneration,
+        LlavaNextVideoProcessor,
+        LlavaNextVideoVideoProcessor,
+    )
+
+    tokenizer = build_tiny_chat_tokenizer(_LLAVA_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer.chat_template = _LLAVA_TEMPLATE
+    size = {"height": image_size, "width": image_size}
+    inner = LlavaNextVideoProcessor(
+        video_processor=LlavaNextVideoVideoProcessor(size=size, crop_size=size, do_sample_frames=False),
+        image_processor=LlavaNextImageProcessor(size=size, crop_size=size, image_grid_pinpoints=[[image_size, image_size]]),
+        tokenizer=tokenizer, chat_template=_LLAVA_TEMPLATE, patch_size=14, vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,  # CLIP's class token, which the "default" strategy drops
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    config = LlavaNextVideoConfig(
+        text_config=dict(model_type="llama", **_tiny_text_config(tokenizer)),
+        vision_config=dict(model_type="clip_vision_model", image_size=image_size, patch_size=14, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, projection_dim=32),
+        image_token_index=tokenizer.convert_tokens_to_ids("<image>"), video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
+        vision_feature_select_strategy="default", vision_feature_layer=-1, image_grid_pinpoints=[[image_size, image_size]], spatial_pool_stride=2,
+    )
+    torch.manual_seed(seed)
+    return LlavaNextVideoForConditionalGeneration(config), processor
 
 
 def _tiny_qwen_vl(model_type: str, num_frames: int, image_size: int, prompt: str, seed: int):
