@@ -12,7 +12,7 @@ from hf_vidcap.models import check_video_captioner
 from hf_vidcap.models.vlm import VideoVLMProcessor, as_video_captioner, supported_vlm_types
 from hf_vidcap.models.vlm.tiny import create_tiny_video_vlm
 
-FAMILIES = ["qwen2_vl", "qwen2_5_vl", "llava_onevision", "llava_next_video"]
+FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video"]
 
 
 def videos(count: int, seed: int = 0, frames: int = 4, size: int = 56):
@@ -32,9 +32,10 @@ def test_the_captioner_contract_holds(vlm):
     assert any(model.vision_model is module for module in model.visual_modules().values())
     assert "describe this video" in processor.tokenizer.decode(processor.prefix_ids())
     # the prompt holds one placeholder per video token the model's encoder gives (Qwen: 2 x 2 x 2 merged patches of
-    # 4 frames of 56 px; LLaVA-OneVision: 2 x 2 pooled patches per frame and a newline; LLaVA-NeXT-Video: 2 x 2 pooled)
+    # 4 frames of 56 px; Qwen3-VL: one merged patch per temporal pair, each after its timestamp; LLaVA-OneVision: 2 x 2
+    # pooled patches per frame and a newline; LLaVA-NeXT-Video: 2 x 2 pooled)
     placeholders = processor.prefix_ids().count(processor.image_token_id)
-    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "llava_onevision": 17, "llava_next_video": 16}[model.config.model_type]
+    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "qwen3_vl": 2, "llava_onevision": 17, "llava_next_video": 16}[model.config.model_type]
 
 
 def test_teacher_forced_logprobs_equal_the_scores_generate_returned(vlm):
@@ -120,9 +121,9 @@ def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tm
 def test_models_and_processors_without_video_input_are_named():
     from transformers import BertConfig, BertModel
 
-    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_next_video', 'llava_onevision', 'qwen2_5_vl', 'qwen2_vl'\]"):
+    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_next_video', 'llava_onevision', 'qwen2_5_vl', 'qwen2_vl', 'qwen3_vl'\]"):
         as_video_captioner(BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)), None)
-    assert supported_vlm_types() == ["llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl"]
+    assert supported_vlm_types() == ["llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl", "qwen3_vl"]
 
     class NoVideo:
         video_processor = None

@@ -32,17 +32,22 @@ class VLMFamily:
             giving one row per video (LLaVA: (B, T, C, H, W)).
         tuple_features (`bool`): the model's ``mm_encoder_outputs`` take one tensor per video (Qwen-VL) rather than
             one (B, V, D) tensor.
+        deepstack (`bool`): the encoder also gives features of earlier vision layers for the language model's first
+            layers (Qwen3-VL's DeepStack); they travel in ``video_embeds`` concatenated after the tokens along the
+            feature dimension, so K-fold repetition and caching treat them as one tensor.
     """
 
     vision_tower: str
     visual_extras: tuple = ()
     flat_pixels: bool = True
     tuple_features: bool = True
+    deepstack: bool = False
 
 
 VLM_FAMILIES: dict[str, VLMFamily] = {
     "qwen2_vl": VLMFamily("model.visual"),
     "qwen2_5_vl": VLMFamily("model.visual"),
+    "qwen3_vl": VLMFamily("model.visual", deepstack=True),
     "llava_onevision": VLMFamily("model.vision_tower", ("model.multi_modal_projector",), flat_pixels=False, tuple_features=False),
     "llava_next_video": VLMFamily("model.vision_tower", ("model.vision_resampler", "model.multi_modal_projector"), flat_pixels=False, tuple_features=False),
 }
@@ -103,9 +108,14 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         batch = pixel_values.shape[0]
         pixels = pixel_values.flatten(0, 1) if self.vlm_family.flat_pixels else pixel_values
         output = self.get_video_features(pixels.to(self.vision_model.dtype if hasattr(self.vision_model, "dtype") else pixels.dtype), **self._static(batch), return_dict=True)
-        pooled = output.pooler_output
-        embeds = torch.stack(list(pooled)) if isinstance(pooled, (tuple, list)) else pooled.reshape(batch, -1, pooled.shape[-1])
+        embeds = self._per_video(output.pooler_output, batch)
+        if self.vlm_family.deepstack:
+            embeds = torch.cat([embeds] + [self._per_video(layer, batch) for layer in output.deepstack_features], dim=-1)
         return embeds
+
+    @staticmethod
+    def _per_video(features, batch: int) -> torch.Tensor:
+        return torch.stack(list(features)) if isinstance(features, (tuple, list)) else features.reshape(batch, -1, features.shape[-1])
 
     def get_frame_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """The video tokens grouped by temporal patch: (B, T', V / T', D) (T' = frames / temporal patch size)."""
@@ -118,8 +128,16 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         return int(grid[0, 0]) if grid is not None else 1
 
     def _encoder_outputs(self, video_embeds: torch.Tensor) -> dict:
-        pooled = tuple(video_embeds.unbind(0)) if self.vlm_family.tuple_features else video_embeds
-        return {"video": BaseModelOutputWithPooling(pooler_output=pooled)}
+        width = self.config.get_text_config().hidden_size
+        parts = video_embeds.split(width, dim=-1) if self.vlm_family.deepstack else (video_embeds,)
+
+        def packed(x):
+            return tuple(x.unbind(0)) if self.vlm_family.tuple_features else x
+
+        output = BaseModelOutputWithPooling(pooler_output=packed(parts[0]))
+        if self.vlm_family.deepstack:
+            output.deepstack_features = [packed(layer) for layer in parts[1:]]
+        return {"video": output}
 
     def forward(
         self, input_ids=None, attention_mask=None, pixel_values=None, video_embeds=None, frame_features=None, captions_per_video: int = 1,

@@ -24,7 +24,8 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
 
     from ...data import shapes_vocabulary
 
-    words = list(dict.fromkeys(special + ["system", "user", "assistant", "describe", "this", "video", ".", "[UNK]"] + shapes_vocabulary()))
+    chat = ["system", "user", "assistant", "describe", "this", "video", ".", "[UNK]", "seconds", "<", ">", *"0123456789"]
+    words = list(dict.fromkeys(special + chat + shapes_vocabulary()))
     tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(pattern=Regex(r"<\|[a-z_]+\|>"), behavior="isolated"), pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
@@ -34,7 +35,7 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
 
 
-TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "llava_onevision", "llava_next_video")
+TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video")
 _LLAVA_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
 _LLAVA_TEMPLATE = _QWEN_TEMPLATE.replace("<|vision_start|><|video_pad|><|vision_end|>", "<video>")
 
@@ -50,6 +51,8 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
         raise ValueError(f"no tiny builder for {model_type!r}; available: {list(TINY_VLM_TYPES)}.")
     if model_type == "llava_onevision":
         model, processor = _tiny_llava_onevision(num_frames, image_size, prompt, seed)
+    elif model_type == "qwen3_vl":
+        model, processor = _tiny_qwen3_vl(num_frames, image_size, prompt, seed)
     elif model_type == "llava_next_video":
         model, processor = _tiny_llava_next_video(num_frames, image_size, prompt, seed)
     else:
@@ -116,6 +119,36 @@ def _tiny_llava_next_video(num_frames: int, image_size: int, prompt: str, seed: 
     )
     torch.manual_seed(seed)
     return LlavaNextVideoForConditionalGeneration(config), processor
+
+
+def _tiny_qwen3_vl(num_frames: int, image_size: int, prompt: str, seed: int):
+    """Qwen3-VL: 16-pixel patches, DeepStack features from the first vision layer, frame timestamps in the prompt (the
+    processor assumes 24 fps for pre-sampled frames)."""
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    tokenizer = build_tiny_chat_tokenizer(_QWEN_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>")
+    tokenizer.chat_template = _QWEN_TEMPLATE
+    pixels = image_size * image_size
+    inner = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(patch_size=16, min_pixels=pixels, max_pixels=pixels), tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(patch_size=16, size={"shortest_edge": pixels, "longest_edge": pixels}, do_sample_frames=False),
+        chat_template=_QWEN_TEMPLATE,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen3VLConfig(
+        text_config=dict(head_dim=8, rope_scaling={"rope_type": "default", "mrope_section": [2, 1, 1], "mrope_interleaved": True}, **_tiny_text_config(tokenizer)),
+        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32, patch_size=16, spatial_merge_size=2, temporal_patch_size=2, deepstack_visual_indexes=[0], num_position_embeddings=16),
+        video_token_id=ids("<|video_pad|>"), image_token_id=ids("<|image_pad|>"), vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+    torch.manual_seed(seed)
+    return Qwen3VLForConditionalGeneration(config), processor
 
 
 def _tiny_qwen_vl(model_type: str, num_frames: int, image_size: int, prompt: str, seed: int):
