@@ -149,3 +149,12 @@ def test_a_captioner_without_its_processor_says_so_and_the_trainer_hands_it_over
         bare.get_video_embeds(pixel_values)
     configure_captioner(bare, processor)  # what VideoSCSTTrainer and generate_for_dataset do with their processor
     assert bare.get_video_embeds(pixel_values).shape == (1, 8, 32)
+
+
+def test_beam_search_of_a_batch_equals_each_video_alone(vlm):
+    model, processor = vlm
+    pixel_values = processor.preprocess_videos(videos(2, seed=1))
+    config = make_generation_config(processor, 5, num_beams=3, num_return_sequences=2)
+    both, _ = generate_captions(model, processor, model.get_video_embeds(pixel_values), config)
+    alone, _ = generate_captions(model, processor, model.get_video_embeds(pixel_values[1:]), config)
+    assert torch.equal(both[2:, : alone.shape[1]], alone)  # the encoded videos follow their beams

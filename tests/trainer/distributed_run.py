@@ -31,6 +31,7 @@ def main():
         help="the distributed settings come from `accelerate launch --config_file` (DeepSpeed / FSDP plugin), not the run",
     )
     parser.add_argument("--trainable_vision", action="store_true")
+    parser.add_argument("--model", choices=["blip2", "qwen2_vl"], default="blip2", help="a tiny VideoBlip2 or a tiny Qwen2-VL (hf_vidcap.models.vlm)")
     parser.add_argument("--max_steps", type=int, default=2)
     parser.add_argument("--save_steps", type=int, default=0, help="0: no checkpoints")
     parser.add_argument("--kill_during_save", type=int, default=0, help="rank 1 dies while writing checkpoint-N")
@@ -52,7 +53,12 @@ def main():
 
     splits = load_shapes_dataset(cli.data)
     dataset = splits["train"].select(range(8))
-    model, processor = make_model_and_processor(build_shapes_tokenizer())
+    if cli.model == "qwen2_vl":
+        from hf_vidcap.models.vlm.tiny import create_tiny_video_vlm
+
+        model, processor = create_tiny_video_vlm("qwen2_vl", num_frames=8, image_size=56)
+    else:
+        model, processor = make_model_and_processor(build_shapes_tokenizer())
     if not cli.trainable_vision:
         model.vision_model.requires_grad_(False)
     extra = {"accelerator_config": {"use_configured_state": True}} if cli.from_launcher else {}

@@ -80,6 +80,23 @@ def test_two_processes_match_one_process(shapes_dir, tmp_path, single, initial, 
     assert vision_moved > 1e-6
 
 
+def test_a_video_vlm_under_zero3_matches_one_process(shapes_dir, tmp_path):
+    """A tiny Qwen2-VL (hf_vidcap.models.vlm) with its vision tower trained: ZeRO-3 over two processes gathers the
+    sharded weights for beam-search generation and gives the single process's losses and weights."""
+    common = ["--data", str(shapes_dir), "--trainable_vision", "--model", "qwen2_vl"]
+    one, one_params = _run([sys.executable, str(RUNNER), *common, "--out", str(tmp_path / "one"), "--per_device_batch", "4"], (tmp_path / "one").mkdir() or tmp_path / "one")
+    two, two_params = _run(
+        [*ACCELERATE, "--config_file", str(CONFIGS / "deepspeed_zero3.yaml"), str(RUNNER), *common, "--out", str(tmp_path / "two"),
+         "--per_device_batch", "2", "--zero_stage", "3", "--from_launcher"],
+        (tmp_path / "two").mkdir() or tmp_path / "two",
+    )
+    assert two["distributed_type"].endswith("DEEPSPEED") and two["num_processes"] == 2
+    assert two["losses"] == pytest.approx(one["losses"], abs=1e-6)  # losses ~1e-2: float32 reduction order only
+    assert sorted(two_params) == sorted(one_params)
+    for name, value in one_params.items():
+        assert torch.allclose(two_params[name], value, atol=1e-5), name
+
+
 def test_a_run_killed_while_saving_resumes_to_the_uninterrupted_weights(shapes_dir, tmp_path):
     # Fault injection: rank 1 of a 2-process DDP run is SIGKILLed halfway through writing checkpoint-4. Resuming with
     # resume_from_checkpoint=True must skip that checkpoint (named in a warning), restart from checkpoint-2 and end
