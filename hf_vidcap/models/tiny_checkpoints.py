@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 
-TINY_MODEL_TYPES = ("video_blip2", "video_git", "ofa", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video")
+from .vlm.tiny import TINY_VLM_TYPES
+
+TINY_MODEL_TYPES = ("video_blip2", "video_git", "ofa", *TINY_VLM_TYPES)
 
 
 def save_tiny_checkpoint(
@@ -40,7 +42,7 @@ def save_tiny_checkpoint(
         raise ValueError(f"model_type ({model_type!r}) must be one of {list(TINY_MODEL_TYPES)}.")
     if num_frames < 1:
         raise ValueError(f"num_frames ({num_frames}) must be >= 1.")
-    if model_type in ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video"):  # a transformers video VLM: its own tokenizer, processor and chat template
+    if model_type in TINY_VLM_TYPES:  # a transformers video VLM: its own tokenizer, processor and chat template
         from .vlm.tiny import create_tiny_video_vlm
 
         if frame_differences != "none":

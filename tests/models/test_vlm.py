@@ -12,7 +12,7 @@ from hf_vidcap.models import check_video_captioner
 from hf_vidcap.models.vlm import VideoVLMProcessor, as_video_captioner, supported_vlm_types
 from hf_vidcap.models.vlm.tiny import create_tiny_video_vlm
 
-FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video"]
+FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm"]
 
 
 def videos(count: int, seed: int = 0, frames: int = 4, size: int = 56):
@@ -34,8 +34,9 @@ def test_the_captioner_contract_holds(vlm):
     # the prompt holds one placeholder per video token the model's encoder gives (Qwen: 2 x 2 x 2 merged patches of
     # 4 frames of 56 px; Qwen3-VL: one merged patch per temporal pair, each after its timestamp; LLaVA-OneVision: 2 x 2
     # pooled patches per frame and a newline; LLaVA-NeXT-Video: 2 x 2 pooled)
-    placeholders = processor.prefix_ids().count(processor.image_token_id)
-    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "qwen3_vl": 2, "llava_onevision": 17, "llava_next_video": 16}[model.config.model_type]
+    prefix = processor.prefix_ids()
+    placeholders = prefix.count(processor.image_token_id)
+    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "qwen3_vl": 2, "llava_onevision": 17, "llava_next_video": 16, "smolvlm": 16}[model.config.model_type]
 
 
 def test_teacher_forced_logprobs_equal_the_scores_generate_returned(vlm):
@@ -81,7 +82,7 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     from hf_vidcap.rewards import get_cider_d_reward
     from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
-    model, processor = create_tiny_video_vlm(family, image_size=56)
+    model, processor = create_tiny_video_vlm(family)
     train = load_shapes_dataset(shapes_dir)["train"].select(range(8))
     calls = []
     model.vision_model.register_forward_hook(lambda *args: calls.append(1))
@@ -90,7 +91,7 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     import re
 
     targeted = [name for name, _ in model.named_modules() if re.fullmatch(lora.target_modules, name)]
-    assert isinstance(lora, LoraConfig) and targeted and all("language_model" in name and name.endswith(("q_proj", "v_proj")) for name in targeted)
+    assert isinstance(lora, LoraConfig) and targeted and all(("language_model" in name or "text_model" in name) and name.endswith(("q_proj", "v_proj")) for name in targeted)
     trainer = VideoSCSTTrainer(model, [get_cider_d_reward(train["captions"])], args, train, None, processor, VideoCaptionCollator(processor, num_frames=4), peft_config=lora)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
     trainer.train()
@@ -121,9 +122,9 @@ def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tm
 def test_models_and_processors_without_video_input_are_named():
     from transformers import BertConfig, BertModel
 
-    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_next_video', 'llava_onevision', 'qwen2_5_vl', 'qwen2_vl', 'qwen3_vl'\]"):
+    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_next_video', 'llava_onevision', 'qwen2_5_vl', 'qwen2_vl', 'qwen3_vl', 'smolvlm'\]"):
         as_video_captioner(BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)), None)
-    assert supported_vlm_types() == ["llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl", "qwen3_vl"]
+    assert supported_vlm_types() == ["llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "smolvlm"]
 
     class NoVideo:
         video_processor = None

@@ -32,6 +32,9 @@ class VLMFamily:
             giving one row per video (LLaVA: (B, T, C, H, W)).
         tuple_features (`bool`): the model's ``mm_encoder_outputs`` take one tensor per video (Qwen-VL) rather than
             one (B, V, D) tensor.
+        features_method (`str`): the model's method that encodes the video pixels.
+        features_key (`str`): its entry in ``mm_encoder_outputs`` (``"video"``; SmolVLM encodes a video's frames as
+            images: ``"image"``).
         deepstack (`bool`): the encoder also gives features of earlier vision layers for the language model's first
             layers (Qwen3-VL's DeepStack); they travel in ``video_embeds`` concatenated after the tokens along the
             feature dimension, so K-fold repetition and caching treat them as one tensor.
@@ -41,6 +44,8 @@ class VLMFamily:
     visual_extras: tuple = ()
     flat_pixels: bool = True
     tuple_features: bool = True
+    features_method: str = "get_video_features"
+    features_key: str = "video"
     deepstack: bool = False
 
 
@@ -49,6 +54,7 @@ VLM_FAMILIES: dict[str, VLMFamily] = {
     "qwen2_5_vl": VLMFamily("model.visual"),
     "qwen3_vl": VLMFamily("model.visual", deepstack=True),
     "llava_onevision": VLMFamily("model.vision_tower", ("model.multi_modal_projector",), flat_pixels=False, tuple_features=False),
+    "smolvlm": VLMFamily("model.vision_model", ("model.connector",), flat_pixels=False, features_method="get_image_features", features_key="image"),
     "llava_next_video": VLMFamily("model.vision_tower", ("model.vision_resampler", "model.multi_modal_projector"), flat_pixels=False, tuple_features=False),
 }
 
@@ -82,7 +88,7 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         static = getattr(self, "_video_static", None)
         if static is None:
             raise ValueError(f"{type(self).__name__}: its video layout is unknown; call as_video_captioner(model, processor) or model.configure_video_inputs(processor) first.")
-        return {key: value.to(self.device).expand(rows, *value.shape[1:]) for key, value in static.items()}
+        return {key: value.to(self.device).expand(rows, *value.shape[1:]).contiguous() for key, value in static.items()}
 
     def _token_types(self, input_ids: torch.Tensor) -> torch.Tensor:
         types = torch.zeros_like(input_ids)
@@ -107,7 +113,8 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
             return frame_features.flatten(1, 2)
         batch = pixel_values.shape[0]
         pixels = pixel_values.flatten(0, 1) if self.vlm_family.flat_pixels else pixel_values
-        output = self.get_video_features(pixels.to(self.vision_model.dtype if hasattr(self.vision_model, "dtype") else pixels.dtype), **self._static(batch), return_dict=True)
+        encode = getattr(self, self.vlm_family.features_method)
+        output = encode(pixels.to(self.vision_model.dtype if hasattr(self.vision_model, "dtype") else pixels.dtype), **self._static(batch), return_dict=True)
         embeds = self._per_video(output.pooler_output, batch)
         if self.vlm_family.deepstack:
             embeds = torch.cat([embeds] + [self._per_video(layer, batch) for layer in output.deepstack_features], dim=-1)
@@ -137,7 +144,7 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         output = BaseModelOutputWithPooling(pooler_output=packed(parts[0]))
         if self.vlm_family.deepstack:
             output.deepstack_features = [packed(layer) for layer in parts[1:]]
-        return {"video": output}
+        return {self.vlm_family.features_key: output}
 
     def forward(
         self, input_ids=None, attention_mask=None, pixel_values=None, video_embeds=None, frame_features=None, captions_per_video: int = 1,

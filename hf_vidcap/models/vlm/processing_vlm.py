@@ -70,6 +70,11 @@ class VideoVLMProcessor(VideoCaptionProcessor):
             dummy = np.zeros((self.num_frames, self.image_size, self.image_size, 3), dtype=np.uint8)
             out = self._processed([dummy], with_text=True)
             self._prefix = {key: out[key][0].tolist() for key in ("input_ids", "mm_token_type_ids") if key in out}
+            # The placeholder the video's tokens replace: the video token, or the image token for models that encode
+            # a video's frames as images (SmolVLM).
+            image_token = getattr(self.processor, "image_token_id", None)
+            if self.image_token_id not in self._prefix["input_ids"] and image_token in self._prefix["input_ids"]:
+                self.image_token_id = image_token
         return self._prefix
 
     def prefix_ids(self) -> list[int]:

@@ -37,7 +37,13 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
 
 
-TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video")
+TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm")
+_SMOLVLM_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>", "<global-img>", "<video>"]
+_SMOLVLM_TEMPLATE = (
+    "<|im_start|>{% for m in messages %}{{ m['role'] }}:{% for c in m['content'] %}{% if c['type'] == 'video' %}<video>"
+    "{% elif c['type'] == 'image' %}<image>{% else %} {{ c['text'] }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
 _LLAVA_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
 _LLAVA_TEMPLATE = _QWEN_TEMPLATE.replace("<|vision_start|><|video_pad|><|vision_end|>", "<video>").replace("<|vision_start|><|image_pad|><|vision_end|>", "<image>")
 
@@ -47,16 +53,22 @@ def _tiny_text_config(tokenizer) -> dict:
                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
 
 
-def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, image_size: int = 56, prompt: str = "describe this video .", seed: int = 0):
-    """``(model, processor)``: a tiny random VLM of ``model_type`` (`TINY_VLM_TYPES`) with the captioner contract."""
+def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, image_size: int | None = None, prompt: str = "describe this video .", seed: int = 0):
+    """``(model, processor)``: a tiny random VLM of ``model_type`` (`TINY_VLM_TYPES`) with the captioner contract;
+    ``image_size`` defaults to the family's smallest clean size (56: 14-pixel patches merged 2 x 2; 64: 16-pixel
+    patches merged or shuffled 2 x 2)."""
     if model_type not in TINY_VLM_TYPES:
         raise ValueError(f"no tiny builder for {model_type!r}; available: {list(TINY_VLM_TYPES)}.")
+    if image_size is None:
+        image_size = 64 if model_type in ("qwen3_vl", "smolvlm") else 56
     if model_type == "llava_onevision":
         model, processor = _tiny_llava_onevision(num_frames, image_size, prompt, seed)
     elif model_type == "qwen3_vl":
         model, processor = _tiny_qwen3_vl(num_frames, image_size, prompt, seed)
     elif model_type == "llava_next_video":
         model, processor = _tiny_llava_next_video(num_frames, image_size, prompt, seed)
+    elif model_type == "smolvlm":
+        model, processor = _tiny_smolvlm(num_frames, image_size, prompt, seed)
     else:
         model, processor = _tiny_qwen_vl(model_type, num_frames, image_size, prompt, seed)
     tokenizer = processor.tokenizer
@@ -121,6 +133,35 @@ def _tiny_llava_next_video(num_frames: int, image_size: int, prompt: str, seed: 
     )
     torch.manual_seed(seed)
     return LlavaNextVideoForConditionalGeneration(config), processor
+
+
+def _tiny_smolvlm(num_frames: int, image_size: int, prompt: str, seed: int):
+    """SmolVLM2: a video is a series of frames, each encoded as an image (its own tokens and a timestamp in the
+    prompt; the processor assumes 24 fps for pre-sampled frames and spells the frame count with num2words)."""
+    from transformers import (
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
+
+    tokenizer = build_tiny_chat_tokenizer(_SMOLVLM_SPECIAL, eos="<end_of_utterance>", pad="<|endoftext|>")
+    tokenizer.chat_template = _SMOLVLM_TEMPLATE
+    edge = {"longest_edge": image_size}
+    inner = SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(size=edge, max_image_size=edge, do_image_splitting=False), tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(size=edge, max_image_size=edge, do_sample_frames=False),
+        image_seq_len=((image_size // 16) ** 2) // 4, chat_template=_SMOLVLM_TEMPLATE,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    config = SmolVLMConfig(
+        text_config=dict(model_type="llama", **_tiny_text_config(tokenizer)),
+        vision_config=dict(image_size=image_size, patch_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2),
+        scale_factor=2, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(seed)
+    return SmolVLMForConditionalGeneration(config), processor
 
 
 def _tiny_qwen3_vl(num_frames: int, image_size: int, prompt: str, seed: int):
