@@ -123,13 +123,13 @@ def test_offline_recipe_trains_evaluates_saves_and_reloads(tmp_path, capsys, cap
         torch.testing.assert_close(param, trainer.model.state_dict()[name], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("model_type", ["video_git", "ofa", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm"])
+@pytest.mark.parametrize("model_type", ["video_git", "ofa", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm", "instructblipvideo"])
 def test_the_recipe_trains_any_captioner_checkpoint(tmp_path, capsys, model_type):
     """GIT, OFA and transformers video VLM checkpoints run through the same recipe and YAML; only
     model_name_or_path (and LoRA) change."""
     from hf_vidcap.models import save_tiny_checkpoint
 
-    save_tiny_checkpoint(model_type, tmp_path / "tiny", num_frames=4, image_size={"qwen3_vl": 64, "smolvlm": 64, "video_git": 64, "ofa": 64}.get(model_type, 56))
+    save_tiny_checkpoint(model_type, tmp_path / "tiny", num_frames=4, image_size={"qwen3_vl": 64, "smolvlm": 64, "instructblipvideo": 28, "video_git": 64, "ofa": 64}.get(model_type, 56))
     recipe = _load_recipe("blip2_msrvtt_scst")
     config = Path(__file__).parents[1] / "recipes" / "configs" / "blip2" / "shapes_tiny_scst.yaml"
     args = [
@@ -141,7 +141,7 @@ def test_the_recipe_trains_any_captioner_checkpoint(tmp_path, capsys, model_type
     ]
     parser = TrlParser((VideoScriptArguments, VideoSCSTConfig, ModelConfig))
     trainer = recipe.main(*parser.parse_args_and_config(args))
-    names = {"video_git": "VideoGitForCausalLM", "ofa": "OFAForConditionalGeneration", "qwen2_vl": "VideoCaptioningQwen2VLForConditionalGeneration", "qwen2_5_vl": "VideoCaptioningQwen2_5_VLForConditionalGeneration", "llava_onevision": "VideoCaptioningLlavaOnevisionForConditionalGeneration", "llava_next_video": "VideoCaptioningLlavaNextVideoForConditionalGeneration", "qwen3_vl": "VideoCaptioningQwen3VLForConditionalGeneration", "smolvlm": "VideoCaptioningSmolVLMForConditionalGeneration"}
+    names = {"video_git": "VideoGitForCausalLM", "ofa": "OFAForConditionalGeneration", "qwen2_vl": "VideoCaptioningQwen2VLForConditionalGeneration", "qwen2_5_vl": "VideoCaptioningQwen2_5_VLForConditionalGeneration", "llava_onevision": "VideoCaptioningLlavaOnevisionForConditionalGeneration", "llava_next_video": "VideoCaptioningLlavaNextVideoForConditionalGeneration", "qwen3_vl": "VideoCaptioningQwen3VLForConditionalGeneration", "smolvlm": "VideoCaptioningSmolVLMForConditionalGeneration", "instructblipvideo": "VideoCaptioningInstructBlipVideoForConditionalGeneration"}
     assert type(trainer.model.get_base_model()).__name__ == names[model_type]
     # LoRA went on the architecture's default targets (the language model's attention q / v projections).
     lora = [name for name, _ in trainer.model.named_parameters() if "lora_A" in name]

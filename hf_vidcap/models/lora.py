@@ -10,7 +10,7 @@ LORA_TARGET_MODULES = {
     "git": r".*git\.encoder\.layer\.\d+\.attention\.self\.(query|value)",
     "ofa": r".*(encoder|decoder)\.layers\.\d+\.(self_attn|encoder_attn)\.(q_proj|v_proj)",
     # transformers video VLMs (hf_vidcap.models.vlm): the language model's attention; never the vision tower.
-    "vlm": r".*(language_model|text_model)\.layers\.\d+\.self_attn\.(q_proj|v_proj)",
+    "vlm": r".*(language_model|text_model)\.(model\.)?layers\.\d+\.self_attn\.(q_proj|v_proj)",
 }
 
 

@@ -143,7 +143,7 @@ def test_bad_settings_are_named(tokenizer, tmp_path):
         AutoModelForVideoCaptioning.register("my_git", GitForCausalLM, VideoGitProcessor)
     with pytest.raises(ValueError, match="model_type ('|\")video_git('|\") is already registered"):
         AutoModelForVideoCaptioning.register("video_git", VideoBlip2ForConditionalGeneration, VideoBlip2Processor)
-    with pytest.raises(ValueError, match=r"model_type \('gpt2'\) must be one of \['video_blip2', 'video_git', 'ofa', 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'llava_onevision', 'llava_next_video', 'smolvlm'\]"):
+    with pytest.raises(ValueError, match=r"model_type \('gpt2'\) must be one of \['video_blip2', 'video_git', 'ofa', 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'llava_onevision', 'llava_next_video', 'smolvlm', 'instructblipvideo'\]"):
         save_tiny_checkpoint("gpt2", tmp_path / "x")
 
 

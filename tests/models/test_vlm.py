@@ -3,6 +3,8 @@ Qwen2.5-VL configs built offline: the contract's checks, teacher-forced log-prob
 captions from one video encoding equal to K separate ones, one vision-tower pass per video per SCST step, LoRA
 trains, save / reload."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,7 @@ from hf_vidcap.models import check_video_captioner
 from hf_vidcap.models.vlm import VideoVLMProcessor, as_video_captioner, supported_vlm_types
 from hf_vidcap.models.vlm.tiny import create_tiny_video_vlm
 
-FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm"]
+FAMILIES = ["qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm", "instructblipvideo"]
 
 
 def videos(count: int, seed: int = 0, frames: int = 4, size: int = 56):
@@ -36,7 +38,7 @@ def test_the_captioner_contract_holds(vlm):
     # pooled patches per frame and a newline; LLaVA-NeXT-Video: 2 x 2 pooled)
     prefix = processor.prefix_ids()
     placeholders = prefix.count(processor.image_token_id)
-    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "qwen3_vl": 2, "llava_onevision": 17, "llava_next_video": 16, "smolvlm": 16}[model.config.model_type]
+    assert placeholders == model.get_video_embeds(processor.preprocess_videos(videos(1))).shape[1] == {"qwen2_vl": 8, "qwen2_5_vl": 8, "qwen3_vl": 2, "llava_onevision": 17, "llava_next_video": 16, "smolvlm": 16, "instructblipvideo": 8}[model.config.model_type]
 
 
 def test_teacher_forced_logprobs_equal_the_scores_generate_returned(vlm):
@@ -122,9 +124,10 @@ def test_saved_checkpoint_reloads_as_the_original_class_and_captions_the_same(tm
 def test_models_and_processors_without_video_input_are_named():
     from transformers import BertConfig, BertModel
 
-    with pytest.raises(ValueError, match=r"not a supported video VLM; supported: \['llava_next_video', 'llava_onevision', 'qwen2_5_vl', 'qwen2_vl', 'qwen3_vl', 'smolvlm'\]"):
+    supported = ["instructblipvideo", "llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "smolvlm"]
+    assert supported_vlm_types() == supported
+    with pytest.raises(ValueError, match="not a supported video VLM; supported: " + re.escape(str(supported))):
         as_video_captioner(BertModel(BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8)), None)
-    assert supported_vlm_types() == ["llava_next_video", "llava_onevision", "qwen2_5_vl", "qwen2_vl", "qwen3_vl", "smolvlm"]
 
     class NoVideo:
         video_processor = None

@@ -35,6 +35,8 @@ class VLMFamily:
         features_method (`str`): the model's method that encodes the video pixels.
         features_key (`str`): its entry in ``mm_encoder_outputs`` (``"video"``; SmolVLM encodes a video's frames as
             images: ``"image"``).
+        generate_from_embeddings (`bool`): the model's own ``generate`` re-encodes the pixels (InstructBLIPVideo):
+            generation runs its language model on the prompt's embeddings with the video tokens written in.
         deepstack (`bool`): the encoder also gives features of earlier vision layers for the language model's first
             layers (Qwen3-VL's DeepStack); they travel in ``video_embeds`` concatenated after the tokens along the
             feature dimension, so K-fold repetition and caching treat them as one tensor.
@@ -46,6 +48,7 @@ class VLMFamily:
     tuple_features: bool = True
     features_method: str = "get_video_features"
     features_key: str = "video"
+    generate_from_embeddings: bool = False
     deepstack: bool = False
 
 
@@ -54,6 +57,7 @@ VLM_FAMILIES: dict[str, VLMFamily] = {
     "qwen2_5_vl": VLMFamily("model.visual"),
     "qwen3_vl": VLMFamily("model.visual", deepstack=True),
     "llava_onevision": VLMFamily("model.vision_tower", ("model.multi_modal_projector",), flat_pixels=False, tuple_features=False),
+    "instructblipvideo": VLMFamily("vision_model", ("qformer", "language_projection"), flat_pixels=False, tuple_features=False, generate_from_embeddings=True),
     "smolvlm": VLMFamily("model.vision_model", ("model.connector",), flat_pixels=False, features_method="get_image_features", features_key="image"),
     "llava_next_video": VLMFamily("model.vision_tower", ("model.vision_resampler", "model.multi_modal_projector"), flat_pixels=False, tuple_features=False),
 }
@@ -61,7 +65,10 @@ VLM_FAMILIES: dict[str, VLMFamily] = {
 
 def _attribute(obj, path: str):
     for part in path.split("."):
-        obj = getattr(obj, part)
+        # a submodule by its registered name first: the mixin's ``vision_model`` property must not shadow a model's
+        # own ``vision_model`` submodule (InstructBLIPVideo)
+        modules = getattr(obj, "_modules", {})
+        obj = modules[part] if part in modules else getattr(obj, part)
     return obj
 
 
@@ -105,6 +112,9 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
     def visual_modules(self) -> dict:
         modules = {"vision_model": self.vision_model}
         modules.update({path.rsplit(".", 1)[-1]: _attribute(self, path) for path in self.vlm_family.visual_extras})
+        own = {name: p for name, p in self.named_parameters(recurse=False)}  # e.g. InstructBLIP's query tokens
+        if own:
+            modules["own_parameters"] = torch.nn.ParameterDict(own)
         return modules
 
     def get_video_embeds(self, pixel_values: torch.Tensor | None = None, frame_features: torch.Tensor | None = None) -> torch.Tensor:
@@ -142,6 +152,7 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
             return tuple(x.unbind(0)) if self.vlm_family.tuple_features else x
 
         output = BaseModelOutputWithPooling(pooler_output=packed(parts[0]))
+        output.vision_outputs, output.qformer_outputs = None, None  # read (and returned) by the Q-Former families
         if self.vlm_family.deepstack:
             output.deepstack_features = [packed(layer) for layer in parts[1:]]
         return {self.vlm_family.features_key: output}
@@ -166,7 +177,7 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
         extra = {"mm_token_type_ids": self._token_types(input_ids)} if self._uses_token_types else {}
         self._forget_positions()
         return super().forward(
-            input_ids=input_ids, attention_mask=attention_mask, mm_encoder_outputs=self._encoder_outputs(video_embeds),
+            input_ids=input_ids, attention_mask=attention_mask, mm_encoder_outputs=self._encoder_outputs(video_embeds), pixel_values=None,
             **self._static(rows), **extra, **kwargs,
         )
 
@@ -179,8 +190,26 @@ class VideoVLMCaptionerMixin(VideoCaptionerMixin):
             return super().generate(input_ids=input_ids, **kwargs)
         rows = input_ids.shape[0]
         kwargs.setdefault("attention_mask", torch.ones_like(input_ids))
+        if self.vlm_family.generate_from_embeddings:
+            return self._generate_from_embeddings(input_ids, video_embeds, **kwargs)
         extra = {"mm_token_type_ids": self._token_types(input_ids)} if self._uses_token_types else {}
         return super().generate(input_ids=input_ids, mm_encoder_outputs=self._encoder_outputs(video_embeds), **self._static(rows), **extra, **kwargs)
+
+    def _generate_from_embeddings(self, input_ids, video_embeds, **kwargs):
+        """The language model's ``generate`` on the prompt's embeddings with the video tokens written in; the output
+        starts with the prompt, as a decoder-only model's ``generate`` from ``input_ids`` does."""
+        embeds = self.get_input_embeddings()(input_ids)
+        slots = (input_ids == self.config.video_token_index).unsqueeze(-1)
+        embeds = embeds.masked_scatter(slots, video_embeds.to(embeds.dtype).reshape(-1, embeds.shape[-1]))
+        output = self.language_model.generate(inputs_embeds=embeds, **kwargs)
+        if self.config.get_text_config().is_encoder_decoder:
+            return output
+        sequences = output if torch.is_tensor(output) else output.sequences
+        prompt = input_ids.repeat_interleave(sequences.shape[0] // input_ids.shape[0], dim=0)  # K returned per video
+        if torch.is_tensor(output):
+            return torch.cat([prompt, sequences], dim=1)
+        output.sequences = torch.cat([prompt, sequences], dim=1)
+        return output
 
     def _forget_positions(self) -> None:
         """Drop the M-RoPE offsets a previous forward of another batch size left on the model (Qwen-VL keeps them

@@ -44,19 +44,30 @@ class VideoVLMProcessor(VideoCaptionProcessor):
         super().__init__(processor.tokenizer, image_size=image_size, prompt="", frame_differences="none")
         self.processor, self.num_frames, self.chat_prompt, self.system_prompt = processor, int(num_frames), prompt, system_prompt
         self.image_token_id = getattr(processor, "video_token_id", None)
+        if self.image_token_id is None and getattr(processor, "video_token", None) is not None:  # InstructBLIPVideo
+            self.image_token_id = processor.tokenizer.convert_tokens_to_ids(str(processor.video_token))
         self._prefix: dict | None = None
+        self._prompt_static: dict = {}
         self._static: dict | None = None
 
     # ------------------------------------------------------------------------------------------- prompt
 
     def prompt_text(self) -> str:
+        """The prompt through the chat template (the prompt itself for models without one: InstructBLIPVideo)."""
+        if getattr(self.processor, "chat_template", None) is None and getattr(self.tokenizer, "chat_template", None) is None:
+            return self.chat_prompt
         messages = [] if self.system_prompt is None else [{"role": "system", "content": [{"type": "text", "text": self.system_prompt}]}]
         messages.append({"role": "user", "content": [{"type": "video"}, {"type": "text", "text": self.chat_prompt}]})
         return self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def _processed(self, videos: list[np.ndarray], with_text: bool) -> dict:
+        import inspect
+
         text = [self.prompt_text()] * len(videos) if with_text else None
-        kwargs = {"videos": videos, "return_tensors": "pt"}
+        takes = inspect.signature(self.processor.__call__).parameters
+        # InstructBLIPVideo's processor takes videos as ``images=``
+        key = "images" if "videos" not in takes and "images" in takes else "videos"
+        kwargs = {key: videos, "return_tensors": "pt"}
         if text is not None:
             kwargs["text"] = text
         try:
@@ -70,6 +81,8 @@ class VideoVLMProcessor(VideoCaptionProcessor):
             dummy = np.zeros((self.num_frames, self.image_size, self.image_size, 3), dtype=np.uint8)
             out = self._processed([dummy], with_text=True)
             self._prefix = {key: out[key][0].tolist() for key in ("input_ids", "mm_token_type_ids") if key in out}
+            # Per-prompt inputs of the visual encoder (InstructBLIP's Q-Former reads the instruction)
+            self._prompt_static = {key: value[:1].clone() for key, value in out.items() if key.startswith("qformer_")}
             # The placeholder the video's tokens replace: the video token, or the image token for models that encode
             # a video's frames as images (SmolVLM).
             image_token = getattr(self.processor, "image_token_id", None)
@@ -152,7 +165,9 @@ class VideoVLMProcessor(VideoCaptionProcessor):
         """The model's per-video extra inputs (``video_grid_thw``, ...) for ``num_videos`` rows."""
         if self._static is None:
             self.preprocess_videos([np.zeros((self.num_frames, self.image_size, self.image_size, 3), dtype=np.uint8)])
-        return {key: value.expand(num_videos, *value.shape[1:]).clone() for key, value in self._static.items()}
+        self._prefix_inputs()
+        static = {**self._static, **self._prompt_static}
+        return {key: value.expand(num_videos, *value.shape[1:]).clone() for key, value in static.items()}
 
     # ------------------------------------------------------------------------------------------- save / load
 

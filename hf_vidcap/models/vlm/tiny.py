@@ -37,7 +37,7 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad, unk_token="[UNK]", additional_special_tokens=others)
 
 
-TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm")
+TINY_VLM_TYPES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "llava_next_video", "smolvlm", "instructblipvideo")
 _SMOLVLM_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>", "<global-img>", "<video>"]
 _SMOLVLM_TEMPLATE = (
     "<|im_start|>{% for m in messages %}{{ m['role'] }}:{% for c in m['content'] %}{% if c['type'] == 'video' %}<video>"
@@ -60,7 +60,7 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
     if model_type not in TINY_VLM_TYPES:
         raise ValueError(f"no tiny builder for {model_type!r}; available: {list(TINY_VLM_TYPES)}.")
     if image_size is None:
-        image_size = 64 if model_type in ("qwen3_vl", "smolvlm") else 56
+        image_size = {"qwen3_vl": 64, "smolvlm": 64, "instructblipvideo": 28}.get(model_type, 56)
     if model_type == "llava_onevision":
         model, processor = _tiny_llava_onevision(num_frames, image_size, prompt, seed)
     elif model_type == "qwen3_vl":
@@ -69,6 +69,8 @@ def create_tiny_video_vlm(model_type: str = "qwen2_vl", num_frames: int = 4, ima
         model, processor = _tiny_llava_next_video(num_frames, image_size, prompt, seed)
     elif model_type == "smolvlm":
         model, processor = _tiny_smolvlm(num_frames, image_size, prompt, seed)
+    elif model_type == "instructblipvideo":
+        model, processor = _tiny_instructblipvideo(num_frames, image_size, prompt, seed)
     else:
         model, processor = _tiny_qwen_vl(model_type, num_frames, image_size, prompt, seed)
     tokenizer = processor.tokenizer
@@ -133,6 +135,34 @@ def _tiny_llava_next_video(num_frames: int, image_size: int, prompt: str, seed: 
     )
     torch.manual_seed(seed)
     return LlavaNextVideoForConditionalGeneration(config), processor
+
+
+def _tiny_instructblipvideo(num_frames: int, image_size: int, prompt: str, seed: int):
+    """InstructBLIPVideo: a Q-Former reads each frame with the instruction (no chat template: the prompt is the
+    instruction), its query tokens for every frame come before the prompt."""
+    from transformers import (
+        InstructBlipVideoConfig,
+        InstructBlipVideoForConditionalGeneration,
+        InstructBlipVideoProcessor,
+        InstructBlipVideoVideoProcessor,
+    )
+
+    tokenizer = build_tiny_chat_tokenizer(["<pad>", "</s>", "<video>"], eos="</s>", pad="<pad>")
+    qformer_tokenizer = build_tiny_chat_tokenizer(["[PAD]", "[SEP]"], eos="[SEP]", pad="[PAD]")
+    inner = InstructBlipVideoProcessor(
+        video_processor=InstructBlipVideoVideoProcessor(size={"height": image_size, "width": image_size}, do_sample_frames=False),
+        tokenizer=tokenizer, qformer_tokenizer=qformer_tokenizer, num_query_tokens=2,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=num_frames, image_size=image_size, prompt=prompt)
+    config = InstructBlipVideoConfig(
+        vision_config=dict(image_size=image_size, patch_size=14, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2),
+        qformer_config=dict(vocab_size=len(qformer_tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                            encoder_hidden_size=32, pad_token_id=qformer_tokenizer.pad_token_id),
+        text_config=dict(model_type="llama", **_tiny_text_config(tokenizer)),
+        num_query_tokens=2, video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
+    )
+    torch.manual_seed(seed)
+    return InstructBlipVideoForConditionalGeneration(config), processor
 
 
 def _tiny_smolvlm(num_frames: int, image_size: int, prompt: str, seed: int):
