@@ -1,4 +1,4 @@
-"""SCST at real size on one GPU: the published BLIP-2 architectures (random init, bf16), LoRA r=8 on q/v, 16 frames,
+"""SCST at real size on one GPU: the published BLIP-2 architectures and Qwen2.5-VL-7B (random init, bf16), LoRA r=8 on q/v, 16 frames,
 K = 5 sampled captions of 30 tokens plus the greedy baseline, CIDEr-D reward: samples/s, the step's split, peak memory
 and an estimate of model FLOPs utilisation (MFU).
 
@@ -31,7 +31,18 @@ MODELS = {
     "blip2-flan-t5-xl": "Salesforce/blip2-flan-t5-xl",
     "blip2-opt-2.7b": "Salesforce/blip2-opt-2.7b",
     "blip2-flan-t5-xxl": "Salesforce/blip2-flan-t5-xxl",  # fits one 80-141 GB GPU with LoRA in bf16, or not
+    "qwen2.5-vl-7b": "Qwen/Qwen2.5-VL-7B-Instruct",  # the largest video VLM of hf_vidcap.models.vlm's configs
     "tiny": None,  # the CPU smoke test
+    "tiny-vlm": None,  # the CPU smoke test of the VLM path
+}
+VLMS = ("qwen2.5-vl-7b", "tiny-vlm")
+# Qwen/Qwen2.5-VL-7B-Instruct's config.json (the published architecture), built offline.
+QWEN25_VL_7B = {
+    "text_config": dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
+                        vocab_size=152064, max_position_embeddings=128000, rope_theta=1e6, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                        rope_scaling={"type": "mrope", "mrope_section": [16, 24, 24]}),
+    "vision_config": dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=3584, patch_size=14,
+                          spatial_merge_size=2, temporal_patch_size=2, window_size=112, fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2),
 }
 PHASES = ("encode", "generate", "reward", "forward", "backward", "optimizer")
 
@@ -69,6 +80,8 @@ def build(name: str, frames: int, dtype, device: str):
         create_tiny_video_blip2,
     )
 
+    if name in VLMS:
+        return build_vlm(name, frames, dtype, device)
     if MODELS[name] is None:
         tokenizer = padded_tokenizer(None)
         model = create_tiny_video_blip2(tokenizer, num_frames=frames, image_size=32, patch_size=8)
@@ -84,6 +97,61 @@ def build(name: str, frames: int, dtype, device: str):
             model = VideoBlip2ForConditionalGeneration(config)
         processor = VideoBlip2Processor(tokenizer, num_query_tokens=config.num_query_tokens, image_size=config.vision_config.image_size)
     return model.to(device=device, dtype=dtype), processor
+
+
+def build_vlm(name: str, frames: int, dtype, device: str):
+    """(model, processor) of a video VLM: Qwen2.5-VL-7B's published architecture with a word-level chat tokenizer padded
+    to its vocabulary and Qwen2-VL's real processor classes at 224 x 224 (random init), or the tiny one."""
+    import torch
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    from hf_vidcap.models.vlm import VideoVLMProcessor, as_video_captioner
+    from hf_vidcap.models.vlm.tiny import (
+        _QWEN_SPECIAL,
+        _QWEN_TEMPLATE,
+        build_tiny_chat_tokenizer,
+        create_tiny_video_vlm,
+    )
+
+    if MODELS[name] is None:
+        model, processor = create_tiny_video_vlm("qwen2_5_vl", num_frames=frames)
+        return model.to(device=device, dtype=dtype), processor
+    tokenizer = build_tiny_chat_tokenizer(_QWEN_SPECIAL, eos="<|im_end|>", pad="<|endoftext|>", vocab_size=QWEN25_VL_7B["text_config"]["vocab_size"])
+    tokenizer.chat_template = _QWEN_TEMPLATE
+    pixels = 224 * 224
+    inner = Qwen2VLProcessor(
+        image_processor=Qwen2VLImageProcessor(min_pixels=pixels, max_pixels=pixels), tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(min_pixels=pixels, max_pixels=pixels, do_sample_frames=False), chat_template=_QWEN_TEMPLATE,
+    )
+    processor = VideoVLMProcessor(inner, num_frames=frames, image_size=224, prompt="describe this video .")
+    ids = tokenizer.convert_tokens_to_ids
+    config = Qwen2_5_VLConfig(
+        text_config={**QWEN25_VL_7B["text_config"], "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id, "bos_token_id": None},
+        vision_config=QWEN25_VL_7B["vision_config"], video_token_id=ids("<|video_pad|>"), image_token_id=ids("<|image_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+    with torch.device(device):
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config.eos_token_id, model.generation_config.pad_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id
+    return as_video_captioner(model.to(device=device, dtype=dtype), processor), processor
+
+
+def vlm_flops_per_step(model, processor, batch: int, k: int, frames: int, length: int) -> float:
+    """As `flops_per_step` for a video VLM: the vision tower over every frame's patches, the language model over the
+    prompt (its video tokens included) and the captions."""
+    vision = sum(p.numel() for p in model.vision_model.parameters())
+    language = sum(p.numel() for p in model.model.language_model.parameters())
+    patches = frames * (processor.image_size // model.config.vision_config.patch_size) ** 2
+    prompt = len(processor.prefix_ids())
+    generated = batch * (k + 1) * (prompt + length)
+    forward = batch * k * (prompt + length)
+    return 2.0 * vision * batch * patches + 2.0 * language * (generated + 3 * forward)
 
 
 def flops_per_step(model, batch: int, k: int, frames: int, length: int) -> float:
@@ -134,7 +202,11 @@ def run_model(name: str, args) -> dict:
             return {"model": name, "fits": False, "error": str(error).splitlines()[0]}
         measured = trainer.step_timings[args.warmup :]
         step = statistics.median(t["step"] for t in measured)
-        flops = flops_per_step(trainer.model.get_base_model() if hasattr(trainer.model, "get_base_model") else model, args.batch, args.k, args.frames, args.length)
+        base = trainer.model.get_base_model() if hasattr(trainer.model, "get_base_model") else model
+        if name in VLMS:
+            flops = vlm_flops_per_step(base, processor, args.batch, args.k, args.frames, args.length)
+        else:
+            flops = flops_per_step(base, args.batch, args.k, args.frames, args.length)
         return {
             "model": name, "checkpoint": MODELS[name], "fits": True, "parameters": parameters, "device": args.device,
             "dtype": args.dtype, "batch": args.batch, "k": args.k, "frames": args.frames, "length": args.length,
@@ -172,7 +244,7 @@ def markdown(results: list[dict], args) -> str:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=[m for m in MODELS if m != "tiny"], choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=[m for m in MODELS if not m.startswith("tiny")], choices=list(MODELS))
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     parser.add_argument("--batch", type=int, default=8, help="videos per step")

@@ -28,7 +28,25 @@ def test_the_script_runs_on_cpu_with_the_tiny_model(tmp_path):
     assert "| tiny |" in (tmp_path / "out.md").read_text()
 
 
-@pytest.mark.parametrize("name", [m for m in gpu.MODELS if m != "tiny"])
+def test_the_script_runs_on_cpu_with_the_tiny_video_vlm(tmp_path):
+    (result,) = gpu.main([
+        "--models", "tiny-vlm", "--device", "cpu", "--dtype", "float32", "--batch", "2", "--frames", "2", "--length", "6",
+        "--steps", "2", "--warmup", "1", "--output", str(tmp_path / "vlm"),
+    ])
+    assert result["fits"] and result["steps_measured"] == 2 and 0 < result["mfu"] < 1
+
+
+def test_the_video_vlm_builds_at_its_published_size():
+    model, processor = gpu.build("qwen2.5-vl-7b", frames=16, dtype=torch.bfloat16, device="meta")
+    assert len(processor.tokenizer) == model.config.text_config.vocab_size == 152064
+    parameters = sum(p.numel() for p in model.parameters())
+    assert 8.0e9 < parameters < 8.5e9  # Qwen2.5-VL-7B-Instruct: 8.29B with its untied output layer
+    # 16 frames of 224 px: 8 temporal patches x 8 x 8 merged tokens
+    assert processor.prefix_ids().count(processor.image_token_id) == 512
+    assert gpu.vlm_flops_per_step(model, processor, batch=8, k=5, frames=16, length=30) > 1e14
+
+
+@pytest.mark.parametrize("name", [m for m in gpu.MODELS if not m.startswith("tiny") and m not in gpu.VLMS])
 def test_real_size_models_build_with_their_vocabulary(name):
     model, processor = gpu.build(name, frames=16, dtype=torch.bfloat16, device="meta")
     assert len(processor.tokenizer) == model.config.text_config.vocab_size

@@ -19,8 +19,9 @@ _QWEN_TEMPLATE = (
 )
 
 
-def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
-    """A word-level fast tokenizer: the special tokens, chat words and the shapes vocabulary."""
+def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str, vocab_size: int | None = None):
+    """A word-level fast tokenizer: the special tokens, chat words and the shapes vocabulary (padded with dummy words
+    to ``vocab_size`` entries, so that a real-size model's embedding and output layers keep their size)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
@@ -28,6 +29,8 @@ def build_tiny_chat_tokenizer(special: list[str], eos: str, pad: str):
 
     chat = ["system", "user", "assistant", "describe", "this", "video", ".", "[UNK]", "seconds", "<", ">", *"0123456789"]
     words = list(dict.fromkeys(special + chat + shapes_vocabulary()))
+    if vocab_size is not None:
+        words += [f"w{i}" for i in range(vocab_size - len(words))]
     tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(pattern=Regex(r"<\|[a-z_]+\|>"), behavior="isolated"), pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
