@@ -76,7 +76,7 @@ def test_k_captions_from_one_encoding_equal_k_separate_generations(vlm):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_adapter(tmp_path, shapes_dir, family):
+def test_scst_with_lora_trains_every_adapter_with_one_vision_pass_per_step_and_saves_adapter_and_merged(tmp_path, shapes_dir, family):
     from peft import LoraConfig
 
     from hf_vidcap.data import VideoCaptionCollator, load_shapes_dataset
@@ -85,6 +85,7 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     from hf_vidcap.trainer import VideoSCSTConfig, VideoSCSTTrainer
 
     model, processor = create_tiny_video_vlm(family)
+    model.save_pretrained(tmp_path / "base")  # the base checkpoint the adapter is loaded onto below
     train = load_shapes_dataset(shapes_dir)["train"].select(range(8))
     calls = []
     model.vision_model.register_forward_hook(lambda *args: calls.append(1))
@@ -99,6 +100,32 @@ def test_scst_with_lora_runs_the_vision_tower_once_per_step_and_trains_every_ada
     trainer.train()
     assert before and all(not torch.equal(before[n], p.detach()) for n, p in trainer.model.named_parameters() if p.requires_grad)
     assert len(calls) == 2  # one pass over the batch's 4 videos per step: rollouts and the loss share it
+
+    # The adapter on a fresh copy of the base checkpoint, and the merged model, caption as the trained model does.
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText
+
+    pixel_values = processor.preprocess_videos(videos(2, seed=5, size=processor.image_size))
+    config = make_generation_config(processor, 6)
+
+    def captions(captioner):
+        captioner.eval()
+        return generate_captions(captioner, processor, captioner.get_video_embeds(pixel_values) if hasattr(captioner, "get_video_embeds") else captioner.get_base_model().get_video_embeds(pixel_values), config)[0]
+
+    def scores(captioner, ids):  # teacher-forced log-probabilities: continuous, so a missing adapter shows
+        with torch.no_grad():
+            return caption_token_logprobs(captioner, processor, ids, torch.ones_like(ids), pixel_values=pixel_values)
+
+    trained = captions(trainer.model)
+    trained_scores = scores(trainer.model, trained)
+    trainer.save_model(str(tmp_path / "adapter"))
+    base = as_video_captioner(AutoModelForImageTextToText.from_pretrained(tmp_path / "base"), processor)
+    assert not torch.allclose(scores(base, trained), trained_scores, atol=1e-4)  # the adapter matters
+    adapted = PeftModel.from_pretrained(base, tmp_path / "adapter")
+    assert torch.equal(captions(adapted), trained) and torch.allclose(scores(adapted, trained), trained_scores, atol=1e-5)
+    trainer.model.merge_and_unload().save_pretrained(tmp_path / "merged")
+    merged = as_video_captioner(AutoModelForImageTextToText.from_pretrained(tmp_path / "merged"), processor)
+    assert torch.equal(captions(merged), trained) and torch.allclose(scores(merged, trained), trained_scores, atol=1e-5)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
