@@ -11,9 +11,14 @@ from transformers import (
     BertConfig,
     BertModel,
     BertTokenizerFast,
+    TimesformerConfig,
+    TimesformerModel,
     VideoMAEConfig,
+    VideoMAEImageProcessor,
     VideoMAEModel,
     VideoMAEVideoProcessor,
+    XCLIPConfig,
+    XCLIPModel,
 )
 
 from hf_vidcap.data import generate_shapes_action_dataset, load_action_dataset, shapes_action_classes
@@ -107,6 +112,44 @@ def test_video_features_come_from_the_auto_classes_and_are_cached(action_dir, vi
     assert torch.allclose(features[:2], manual, atol=1e-5)
     again = extractor.add_to_dataset(dataset)
     assert extractor.cache.stats["hits"] == 6 and again["video_features"] == with_features["video_features"]
+
+
+def _tiny_timesformer():
+    config = TimesformerConfig(image_size=32, patch_size=16, num_frames=4, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    return TimesformerModel(config)
+
+
+def _tiny_xclip():
+    small = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
+    vision = dict(small, image_size=32, patch_size=16, num_frames=4, mit_hidden_size=16, mit_intermediate_size=32, mit_num_hidden_layers=1, mit_num_attention_heads=2)
+    # the multi-frame integration transformer runs on the projected frame features: projection_dim = mit_hidden_size
+    config = XCLIPConfig(text_config=dict(small, vocab_size=100), vision_config=vision, projection_dim=16, prompt_layers=1, prompt_num_attention_heads=2)
+    return XCLIPModel(config)
+
+
+@pytest.mark.parametrize("build", [_tiny_timesformer, _tiny_xclip], ids=["timesformer", "xclip"])
+def test_other_video_encoders_through_the_auto_classes(build, action_dir, tmp_path):
+    """TimeSformer (mean of the last hidden states) and X-CLIP (its video embedding, ``get_video_features``), both
+    saved with an image processor only, as their checkpoints ship."""
+    torch.manual_seed(0)
+    build().save_pretrained(tmp_path / "encoder")
+    VideoMAEImageProcessor(size={"height": 32, "width": 32}, do_center_crop=False).save_pretrained(tmp_path / "encoder")
+    extractor = VideoFeatureExtractor.from_pretrained(tmp_path / "encoder", batch_size=2)
+    assert extractor.num_frames == 4  # from the config (X-CLIP: its vision config)
+    dataset = load_action_dataset("folder", "test_unseen", data_dir=action_dir, zero_shot_draw=0).select(range(3))
+    features = torch.tensor(extractor.add_to_dataset(dataset)["video_features"])
+    from hf_vidcap.data.video import decode_video
+
+    clips = [decode_video(v, 4) for v in dataset.cast_column("video", datasets.Video(decode=False))["video"]]
+    pixels = extractor.processor(videos=clips, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        if isinstance(extractor.model, XCLIPModel):
+            out = extractor.model.get_video_features(pixel_values=pixels)
+            manual = out if torch.is_tensor(out) else out.pooler_output
+        else:
+            manual = extractor.model(pixel_values=pixels).last_hidden_state.mean(dim=1)
+    assert features.shape == (3, 16) and torch.allclose(features, manual, atol=1e-5)
+    assert not torch.allclose(features[0], features[1])  # different videos, different features
 
 
 def test_video_features_name_bad_videos(videomae_dir, tmp_path):
