@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM ?= false
 # DeepSpeed (ZeRO tests on 2 CPU processes) installs without compiling its ops; they JIT-build on first use.
 export DS_BUILD_OPS ?= 0
 
-.PHONY: install demo test test-lowest test-newest lock bench-scst clean
+.PHONY: install demo test browser test-lowest test-newest lock bench-scst clean
 
 define make_venv
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "hf_vidcap needs Python >= 3.11")'
@@ -44,8 +44,16 @@ demo: $(STAMP)
 	$(VENV)/bin/accelerate launch --config_file recipes/accelerate_configs/cpu.yaml \
 		recipes/blip2_msrvtt_scst.py --config recipes/configs/blip2/shapes_tiny_scst.yaml
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The demo Space's browser test needs Debian's chromium + chromium-driver: installed here when this runs as root
+# with apt-get (CI's fresh machine); elsewhere the test skips and says so (apt-get install -y chromium chromium-driver).
+browser:
+	@command -v chromedriver >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "installing chromium + chromium-driver for the Space's browser test (apt-get)" && \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+		echo "no chromedriver: the Space's browser test will skip (apt-get install -y chromium chromium-driver)"
 
 # The suite on the lowest allowed version of every dependency.
 test-lowest: .venv-lowest/.installed
