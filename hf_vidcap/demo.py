@@ -261,7 +261,8 @@ def _reference_split(source: str):
 def demo_from_environment(environ=None, root: str | os.PathLike = ".") -> tuple[CaptionDemo, list[str]]:
     """The Space's settings (its Variables): ``HF_VIDCAP_MODEL`` (the checkpoint; default ``<root>/model``),
     ``HF_VIDCAP_REFERENCES`` (optional, for CIDEr-D), ``HF_VIDCAP_CLIP_MODEL`` (optional, for CLIP-S),
-    ``HF_VIDCAP_EXAMPLES`` (a folder of example videos; default ``<root>/examples``), ``HF_VIDCAP_MAX_NEW_TOKENS``.
+    ``HF_VIDCAP_EXAMPLES`` (a folder of example videos; default ``<root>/examples``), ``HF_VIDCAP_MAX_NEW_TOKENS``,
+    ``HF_VIDCAP_NUM_FRAMES`` (default: what the model's frame slots take, else 8).
     Returns the demo and the example videos."""
     from pathlib import Path
 
@@ -278,6 +279,7 @@ def demo_from_environment(environ=None, root: str | os.PathLike = ".") -> tuple[
         reference_dataset=_reference_split(references) if references else None,
         clip_model=environ.get("HF_VIDCAP_CLIP_MODEL") or None,
         max_new_tokens=int(environ.get("HF_VIDCAP_MAX_NEW_TOKENS", 20)),
+        num_frames=int(environ["HF_VIDCAP_NUM_FRAMES"]) if environ.get("HF_VIDCAP_NUM_FRAMES") else None,
     )
     folder = Path(environ.get("HF_VIDCAP_EXAMPLES") or root / "examples")
     examples = sorted(str(p) for p in folder.glob("*.mp4")) if folder.is_dir() else []

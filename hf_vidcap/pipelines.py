@@ -68,6 +68,9 @@ class VideoCaptioningPipeline(Pipeline):
             if not source:
                 raise ValueError("the model was not loaded from a checkpoint, so its processor cannot be found: pass processor=.")
             processor = AutoVideoCaptionProcessor.from_pretrained(source)
+        from .models.captioner import configure_captioner
+
+        configure_captioner(unwrap_captioner(model), processor)  # a video VLM learns its processor's video layout
         self.video_processor_ = processor
         super().__init__(model=model, tokenizer=processor.tokenizer, **kwargs)
 

@@ -12,10 +12,13 @@ from hf_vidcap.evaluation import generate_for_dataset
 from hf_vidcap.models import AutoModelForVideoCaptioning, AutoVideoCaptionProcessor, save_tiny_checkpoint
 
 
-@pytest.fixture(scope="module", params=["video_blip2", "video_git", "ofa"])
+@pytest.fixture(scope="module", params=["video_blip2", "video_git", "ofa", "qwen2_vl"])
 def checkpoint(request, tmp_path_factory):
     path = tmp_path_factory.mktemp(request.param)
-    save_tiny_checkpoint(request.param, path, num_frames=4, frame_differences="append" if request.param == "video_blip2" else "none")
+    if request.param == "qwen2_vl":  # a video VLM: the pipeline configures its video layout from the processor
+        save_tiny_checkpoint(request.param, path, num_frames=4, image_size=56)
+    else:
+        save_tiny_checkpoint(request.param, path, num_frames=4, frame_differences="append" if request.param == "video_blip2" else "none")
     return str(path)
 
 

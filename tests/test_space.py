@@ -94,9 +94,14 @@ def test_space_layout_and_settings(checkpoint, shapes_dir, tmp_path):
     examples.mkdir()
     shutil.copy(next((Path(shapes_dir) / "test").rglob("*.mp4")), examples / "clip.mp4")
     demo, found = demo_from_environment(
-        {"HF_VIDCAP_MODEL": checkpoint, "HF_VIDCAP_REFERENCES": str(shapes_dir), "HF_VIDCAP_EXAMPLES": str(examples)}
+        {
+            "HF_VIDCAP_MODEL": checkpoint,
+            "HF_VIDCAP_REFERENCES": str(shapes_dir),
+            "HF_VIDCAP_EXAMPLES": str(examples),
+            "HF_VIDCAP_NUM_FRAMES": "3",
+        }
     )
-    assert "cider_d" in demo.rewards and found == [str(examples / "clip.mp4")]
+    assert "cider_d" in demo.rewards and found == [str(examples / "clip.mp4")] and demo.num_frames == 3
 
 
 def _free_port() -> int:
