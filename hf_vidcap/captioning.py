@@ -7,7 +7,7 @@ A caption's ids end with eos (when it was generated or fits); positions after it
 from __future__ import annotations
 
 import torch
-from transformers import GenerationConfig
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 
 def unwrap_distributed(model):
@@ -119,6 +119,64 @@ def generate_captions(model, processor, video_embeds: torch.Tensor, generation_c
     # Decoder-only outputs start with the prefix; encoder-decoder outputs with the decoder start token.
     start = 1 if is_encoder_decoder(captioner) else prefix.shape[1]
     return trim_at_eos(output[:, start:], generation_config.eos_token_id, generation_config.pad_token_id)
+
+
+class GreedyRowsLogitsProcessor(LogitsProcessor):
+    """Makes the first ``num_rows`` rows of a sampling call greedy: each keeps only its highest-scoring token (the
+    token greedy search would pick from the same processed scores), so sampling draws it with probability 1.
+
+    `generate` applies a custom processor after its own (suppressed tokens, minimum length, repetition penalty) and
+    before the sampling warpers (temperature, top-k, top-p), none of which can drop the one remaining token."""
+
+    def __init__(self, num_rows: int):
+        self.num_rows = num_rows
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        head = scores[: self.num_rows]
+        best = head.argmax(dim=-1, keepdim=True)
+        greedy = torch.full_like(head, float("-inf")).scatter_(1, best, head.gather(1, best))
+        return torch.cat([greedy, scores[self.num_rows :]], dim=0)
+
+
+# Settings that differ between the greedy and the sampling configs without changing what greedy search computes.
+_SAMPLING_ONLY = {"do_sample", "temperature", "top_k", "top_p", "num_return_sequences", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"}
+
+
+def can_merge_greedy_and_samples(greedy_config: GenerationConfig, sample_config: GenerationConfig) -> bool:
+    """Whether the greedy captions can be decoded in the sampling call (same length limits, suppressed tokens,
+    penalties; plain sampling without beams)."""
+    if not sample_config.do_sample or (sample_config.num_beams or 1) != 1 or (greedy_config.num_beams or 1) != 1 or greedy_config.do_sample:
+        return False
+    greedy, sample = greedy_config.to_diff_dict(), sample_config.to_diff_dict()
+    keys = (set(greedy) | set(sample)) - _SAMPLING_ONLY - {"transformers_version"}
+    return all(greedy.get(key) == sample.get(key) for key in keys)
+
+
+@torch.no_grad()
+def generate_greedy_and_samples(model, processor, video_embeds: torch.Tensor, sample_config: GenerationConfig):
+    """The greedy caption and K samples of every video in one decoding pass of B * (K + 1) rows, instead of one
+    pass for the B greedy rows and one for the B * K samples: every decoding step's fixed cost (the cache update,
+    the logits processors, the Python around them) is paid once. The greedy rows keep only their best token at
+    every step (`GreedyRowsLogitsProcessor`), so they are the captions greedy search gives.
+
+    Returns:
+        ``((greedy_ids, greedy_mask), (ids, mask))``: (B, L') and (B * K, L), each cut after eos, rows of ``ids``
+        grouped by video.
+    """
+    captioner = unwrap_captioner(model)
+    batch_size = video_embeds.shape[0]
+    k = sample_config.num_return_sequences or 1
+    rows = torch.cat([video_embeds, video_embeds.repeat_interleave(k, dim=0)], dim=0)
+    prefix = torch.tensor(processor.prefix_ids(), device=video_embeds.device).unsqueeze(0).expand(rows.shape[0], -1)
+    config = GenerationConfig.from_dict({**sample_config.to_dict(), "num_return_sequences": 1})
+    output = captioner.generate(
+        video_embeds=rows, input_ids=prefix, generation_config=config,
+        logits_processor=LogitsProcessorList([GreedyRowsLogitsProcessor(batch_size)]),
+    )
+    start = 1 if is_encoder_decoder(captioner) else prefix.shape[1]
+    output = output[:, start:]
+    eos, pad = config.eos_token_id, config.pad_token_id
+    return trim_at_eos(output[:batch_size], eos, pad), trim_at_eos(output[batch_size:], eos, pad)
 
 
 def caption_token_logprobs(

@@ -19,8 +19,10 @@ from transformers import Trainer, TrainerCallback
 from trl.models.utils import unwrap_model_for_generation
 
 from ..captioning import (
+    can_merge_greedy_and_samples,
     caption_token_logprobs,
     generate_captions,
+    generate_greedy_and_samples,
     is_peft_model,
     make_generation_config,
     peft_wrapper,
@@ -36,7 +38,7 @@ from .losses import policy_loss
 from .publishing import HubPublishingMixin
 from .references import check_dataset_columns, dataset_columns
 from .rewarding import RewardScoringMixin, check_reward_funcs
-from .rollouts import Rollouts, Scores, get_rollout
+from .rollouts import Rollouts, RolloutStrategy, Scores, get_rollout
 from .scst_config import VideoSCSTConfig
 from .timing import StepTimer, StepTimingMixin
 from .visual_inputs import VisualInputsMixin
@@ -195,6 +197,12 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         self.rollout = get_rollout(args.rollout)
         self.rollout_config = self.rollout.generation_config(processing_class, args)
         self.greedy_config = make_generation_config(processing_class, args.max_completion_length)
+        # Greedy captions and samples in one decoding pass when the rollout is plain sampling with the same limits.
+        self._merge_greedy = (
+            self.rollout_config is not None
+            and type(self.rollout).generate is RolloutStrategy.generate
+            and can_merge_greedy_and_samples(self.greedy_config, self.rollout_config)
+        )
         self.baseline = get_baseline(args.baseline)
         self._needs_greedy = self.baseline.needs_greedy or any(
             getattr(func, "uses_greedy_completions", False) for func in self.reward_funcs
@@ -311,9 +319,12 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             captioner = unwrap_captioner(unwrapped)
             with self._timed("generate"):
                 greedy_ids = None
-                if self._needs_greedy:
-                    greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
-                ids, mask = self.rollout.generate(captioner, processor, video_embeds, self.rollout_config)
+                if self._needs_greedy and self._merge_greedy:
+                    (greedy_ids, _), (ids, mask) = generate_greedy_and_samples(captioner, processor, video_embeds, self.rollout_config)
+                else:
+                    if self._needs_greedy:
+                        greedy_ids, _ = generate_captions(captioner, processor, video_embeds, self.greedy_config)
+                    ids, mask = self.rollout.generate(captioner, processor, video_embeds, self.rollout_config)
         with self._timed("reward"):
             return Rollouts(
                 ids=ids,
