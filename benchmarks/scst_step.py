@@ -1,15 +1,18 @@
 """Where one SCST step's time goes, on CPU, for a tiny and a ~20M-parameter BLIP-2 video captioner, side by side
-with a naive loop that re-encodes the video for every caption.
+with two hand-written loops: "bare" (the prototype's loop in ../shared/FACTS.md: encode once, a greedy and a
+sampling `generate` call, the teacher-forced forward on the encoding repeated K times) and "naive" (re-encodes the
+video for every caption).
 
 Per model: a short XE warm-up (so captions end with eos as a trained captioner's do), then R rounds, each of
-VideoSCSTTrainer steps and of naive steps on the same model and batches (32 videos, K = 5 samples + the greedy
-baseline, CIDEr-D reward in SCST mode). The trainer's own phase timings (``trainer.step_timings``: encode,
-generate, reward, teacher-forced forward, backward, optimizer, whole step) give the split; "other" is the rest of
-the step (data collation, logging, the Trainer loop). Reported: per-phase medians, captions/s, the share of
-reward + other in the step (goal <= 10 %), videos through the vision tower and generate calls per step, and the naive/trainer ratio
-of step times (median of the per-round ratios, the rounds interleaved).
+VideoSCSTTrainer steps, bare steps and naive steps on the same model and batches (32 videos x 8 frames, K = 5
+samples + the greedy baseline, 16 tokens, CIDEr-D reward in SCST mode). The trainer's own phase timings
+(``trainer.step_timings``: encode, generate, reward, teacher-forced forward, backward, optimizer, whole step) give
+the split; "other" is the rest of the step (data collation, logging, the Trainer loop). Reported: per-phase
+medians, captions/s, the share of reward + other in the step (goal <= 10 %), videos through the vision tower and
+generate calls per step, and the bare/trainer and naive/trainer ratios of step times (medians of the per-round
+ratios, the rounds interleaved).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py                 # about 30 minutes on 2 cores
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py                 # about 40 minutes on 2 cores
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/scst_step.py --models tiny   # about 2 minutes
 
 Writes benchmarks/results/scst_step.json and .md.
@@ -46,6 +49,7 @@ SIZES = {
 # name: (size, vision tower frozen after the XE warm-up; the trainer then caches its outputs across epochs)
 MODELS = {"tiny": ("tiny", False), "tiny_frozen_vision": ("tiny", True), "20M": ("20M", False)}
 PHASES = ("encode", "generate", "reward", "forward", "backward", "optimizer")
+LOOPS = ("trainer", "bare", "naive")
 
 
 def config(out: str, **kwargs) -> VideoSCSTConfig:
@@ -110,6 +114,52 @@ class NaiveSCST:
         return times
 
 
+class BareSCST(NaiveSCST):
+    """The hand-written loop of the prototype in ../shared/FACTS.md on the same model: encode the batch once (with
+    gradients), greedy captions and K samples in two `generate` calls from the encoding, the same CIDEr-D reward,
+    the teacher-forced forward on the encoding repeated K times, backward, AdamW. The trainer's step does the same
+    work and should never be slower."""
+
+    def step(self, batch) -> dict[str, float]:
+        times, k, model = {}, self.k, self.model
+        start = time.perf_counter()
+        pixel_values, columns = batch["pixel_values"], batch["columns"]
+        t = time.perf_counter()
+        embeds = model.get_video_embeds(pixel_values)
+        times["encode"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with torch.no_grad():
+            frozen = embeds.detach()
+            prefix = torch.tensor([self.processor.prefix_ids()] * frozen.shape[0])
+            out = model.generate(video_embeds=frozen, input_ids=prefix, generation_config=self.greedy)
+            greedy_ids, _ = trim_at_eos(out[:, prefix.shape[1] :], self.greedy.eos_token_id, self.greedy.pad_token_id)
+            rows = prefix.repeat_interleave(k, 0)
+            out = model.generate(video_embeds=frozen.repeat_interleave(k, 0), input_ids=rows, generation_config=self.sample)
+            sample_ids, sample_mask = trim_at_eos(out[:, prefix.shape[1] :], self.sample.eos_token_id, self.sample.pad_token_id)
+        times["generate"] = time.perf_counter() - t
+        t = time.perf_counter()
+        refs = columns["captions"]
+        rewards = torch.tensor(self.reward(self.processor.decode_captions(sample_ids), captions=[r for r in refs for _ in range(k)]))
+        baseline = torch.tensor(self.reward(self.processor.decode_captions(greedy_ids), captions=refs)).repeat_interleave(k)
+        times["reward"] = time.perf_counter() - t
+        t = time.perf_counter()
+        input_ids = torch.cat([rows, sample_ids], 1)
+        attention = torch.cat([torch.ones_like(rows), sample_mask], 1)
+        logits = model(video_embeds=embeds.repeat_interleave(k, 0), input_ids=input_ids, attention_mask=attention).logits
+        logprobs = torch.log_softmax(logits[:, rows.shape[1] - 1 : -1].float(), -1).gather(-1, sample_ids.unsqueeze(-1)).squeeze(-1)
+        loss = -((rewards - baseline) * (logprobs * sample_mask).sum(1)).mean()
+        times["forward"] = time.perf_counter() - t
+        t = time.perf_counter()
+        loss.backward()
+        times["backward"] = time.perf_counter() - t
+        t = time.perf_counter()
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        times["optimizer"] = time.perf_counter() - t
+        times["step"] = time.perf_counter() - start
+        return times
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -147,10 +197,12 @@ def bench_model(name: str, dataset, tokenizer, cli, workdir: Path) -> dict:
         return original_generate(*args, **kw)
 
     model.language_model.generate = counted_generate
-    naive = NaiveSCST(model, processor, reward, k=5, max_len=16, lr=1e-5)
+    loops = {"naive": NaiveSCST(model, processor, reward, k=5, max_len=16, lr=1e-5)}
+    loops["bare"] = BareSCST(model, processor, reward, k=5, max_len=16, lr=1e-5)
     batches = [collator([train[(s * 32 + i) % len(train)] for i in range(32)]) for s in range(2)]
-    trainer_steps, naive_steps, ratios = [], [], []
-    calls = {"trainer": [], "naive": []}
+    steps = {"trainer": [], "naive": [], "bare": []}
+    ratios = {"naive": [], "bare": []}
+    calls = {"trainer": [], "naive": [], "bare": []}
     for round_ in range(cli.rounds):
         trainer = VideoSCSTTrainer(
             model, reward,
@@ -161,18 +213,21 @@ def bench_model(name: str, dataset, tokenizer, cli, workdir: Path) -> dict:
         trainer.train()
         measured = trainer.step_timings[cli.warmup :]
         calls["trainer"].append((vision_calls[0] / (cli.warmup + cli.steps), generate_calls[0] / (cli.warmup + cli.steps)))
-        trainer_steps += measured
-        vision_calls[0] = generate_calls[0] = 0
-        naive_round = []
-        for s in range(cli.warmup + cli.steps):
-            times = naive.step(batches[s % 2])
-            if s >= cli.warmup:
-                naive_round.append(times)
-        calls["naive"].append((vision_calls[0] / (cli.warmup + cli.steps), generate_calls[0] / (cli.warmup + cli.steps)))
-        naive_steps += naive_round
-        ratios.append(median([t["step"] for t in naive_round]) / median([t["step"] for t in measured]))
-        print(f"[{name}] round {round_}: trainer {median([t['step'] for t in measured]) * 1e3:.1f} ms, naive "
-              f"{median([t['step'] for t in naive_round]) * 1e3:.1f} ms", flush=True)
+        steps["trainer"] += measured
+        trainer_median = median([t["step"] for t in measured])
+        line = f"[{name}] round {round_}: trainer {trainer_median * 1e3:.1f} ms"
+        for loop_name, loop in loops.items():
+            vision_calls[0] = generate_calls[0] = 0
+            loop_round = []
+            for s in range(cli.warmup + cli.steps):
+                times = loop.step(batches[s % 2])
+                if s >= cli.warmup:
+                    loop_round.append(times)
+            calls[loop_name].append((vision_calls[0] / (cli.warmup + cli.steps), generate_calls[0] / (cli.warmup + cli.steps)))
+            steps[loop_name] += loop_round
+            ratios[loop_name].append(median([t["step"] for t in loop_round]) / trainer_median)
+            line += f", {loop_name} {median([t['step'] for t in loop_round]) * 1e3:.1f} ms"
+        print(line, flush=True)
 
     def split(steps):
         out = {phase: median([t.get(phase, 0.0) for t in steps]) * 1e3 for phase in (*PHASES, "step")}
@@ -183,15 +238,14 @@ def bench_model(name: str, dataset, tokenizer, cli, workdir: Path) -> dict:
         out["reward_plus_other_share"] = median(overhead)
         return out
 
-    trainer_split, naive_split = split(trainer_steps), split(naive_steps)
+    splits = {loop: split(loop_steps) for loop, loop_steps in steps.items()}
     return {
         "model": name,
         "vision_tower": "frozen, outputs cached" if frozen_vision else "trained",
         "parameters": num_params,
-        "trainer_ms": trainer_split,
-        "naive_ms": naive_split,
-        "captions_per_s": {"trainer": 32 * 5 / trainer_split["step"] * 1e3, "naive": 32 * 5 / naive_split["step"] * 1e3},
-        "naive_over_trainer_step_ratio": {"median": median(ratios), "rounds": ratios},
+        **{f"{loop}_ms": value for loop, value in splits.items()},
+        "captions_per_s": {loop: 32 * 5 / value["step"] * 1e3 for loop, value in splits.items()},
+        **{f"{loop}_over_trainer_step_ratio": {"median": median(r), "rounds": r} for loop, r in ratios.items()},
         "videos_encoded_per_step": {k: median([c[0] for c in v]) for k, v in calls.items()},
         "generate_calls_per_step": {k: median([c[1] for c in v]) for k, v in calls.items()},
         "xe_warmup_steps": xe_steps,
@@ -211,19 +265,23 @@ def to_markdown(results: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["models"]:
-        for loop in ("trainer", "naive"):
+        for loop in LOOPS:
+            if f"{loop}_ms" not in r:
+                continue
             s = r[f"{loop}_ms"]
-            encode = f"{s['encode']:.1f}" if loop == "trainer" else "(in generate/forward)"
+            encode = f"{s['encode']:.1f}" if loop != "naive" else "(in generate/forward)"
             lines.append(
                 f"| {r['model']} ({r['parameters'] / 1e6:.1f}M, vision {r['vision_tower']}) | {loop} | {encode} | {s['generate']:.1f} | {s['reward']:.1f} | "
                 f"{s['forward']:.1f} | {s['backward']:.1f} | {s['optimizer']:.1f} | {s['other']:.1f} | {s['step']:.1f} | "
                 f"{r['captions_per_s'][loop]:.0f} | {100 * s['reward_plus_other_share']:.1f}% | "
                 f"{r['videos_encoded_per_step'][loop]:.0f} | {r['generate_calls_per_step'][loop]:.0f} |"
             )
-    lines += ["", "Naive / trainer step time (median of per-round ratios):", ""]
-    for r in results["models"]:
-        ratio = r["naive_over_trainer_step_ratio"]
-        lines.append(f"- {r['model']}: {ratio['median']:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratio['rounds'])})")
+    for loop in ("bare", "naive"):
+        lines += ["", f"{loop.capitalize()} / trainer step time (median of per-round ratios; above 1: the trainer is faster):", ""]
+        for r in results["models"]:
+            ratio = r.get(f"{loop}_over_trainer_step_ratio")
+            if ratio:
+                lines.append(f"- {r['model']}: {ratio['median']:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratio['rounds'])})")
     return "\n".join(lines) + "\n"
 
 

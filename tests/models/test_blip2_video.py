@@ -288,3 +288,78 @@ def test_two_step_scst_run(tokenizer, shapes_dataset, tmp_path, variant):
     VideoSCSTTrainer(model, reward, make_args(tmp_path), train_dataset=shapes_dataset["train"], processing_class=processor).train()
     assert sorted(len(call["completions"]) for call in reward.calls) == [4, 4, 12, 12]
     assert any((p - before[n]).abs().max() > 0 for n, p in model.named_parameters())
+
+
+@pytest.mark.parametrize("text", ["opt", "t5"])
+def test_k_captions_per_video_share_the_prefix_work_with_the_same_logits_and_gradients(tokenizer, text):
+    torch.manual_seed(0)
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, text=text, num_frames=4)).train()
+    pixel_values, _, _, processor = _inputs(tokenizer)
+    captions = ["a red circle moves left", "a red circle", "red", "a blue square grows", "a blue square shrinks slowly", "a"]
+    ids, mask = processor.pad_captions(processor.caption_ids(captions))  # 2 videos x K = 3, ragged lengths
+    prefix = torch.tensor([processor.prefix_ids()] * 6)
+    if text == "opt":
+        kwargs = {"input_ids": torch.cat([prefix, ids], 1), "attention_mask": torch.cat([torch.ones_like(prefix), mask], 1)}
+    else:
+        start = torch.zeros_like(ids[:, :1])
+        kwargs = {"input_ids": prefix, "decoder_input_ids": torch.cat([start, ids[:, :-1]], 1), "decoder_attention_mask": mask}
+    rows = []
+    hook = model.language_model.register_forward_pre_hook(lambda m, args, kw: rows.append(kw), with_kwargs=True)
+
+    def run(**visual):
+        model.zero_grad()
+        logits = model(**visual, **kwargs).logits
+        valid = kwargs.get("decoder_attention_mask", kwargs.get("attention_mask"))
+        (logits.float().log_softmax(-1).mean(-1) * valid).sum().backward()  # the positions a loss reads
+        return logits.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    shared, shared_grads = run(pixel_values=pixel_values, captions_per_video=3)
+    assert shared.shape == (6, kwargs.get("decoder_input_ids", kwargs["input_ids"]).shape[1], len(tokenizer))
+    calls = list(rows)
+    rows.clear()
+    repeated, repeated_grads = run(video_embeds=model.get_video_embeds(pixel_values).repeat_interleave(3, 0))
+    # The shared path ran the language model's prefix (OPT) or its encoder (T5) on the 2 videos, not on 6 rows.
+    if text == "opt":
+        # Then the captions in two groups by length: "red" and "a" (2 tokens with eos), the 4 longer ones (<= 6).
+        assert [c["inputs_embeds"].shape[0] if "inputs_embeds" in c else c["input_ids"].shape[0] for c in calls] == [2, 2, 4]
+        assert calls[0]["inputs_embeds"].shape[1] == len(processor.prefix_ids())
+        assert [c["input_ids"].shape[1] for c in calls[1:]] == [2, ids.shape[1]] == [2, 6]
+        # Positions past a row's mask that its group did not run hold zero logits; compare the rest.
+        valid = kwargs["attention_mask"].bool()
+        shared, repeated = shared[valid], repeated[valid]
+    else:
+        assert len(calls) == 1 and calls[0]["encoder_outputs"].last_hidden_state.shape[0] == 6
+    assert len(rows) == 1 and (rows[0]["inputs_embeds"].shape[0] == 6)
+    hook.remove()
+    torch.testing.assert_close(shared, repeated, atol=1e-5, rtol=1e-5)
+    assert shared_grads.keys() == repeated_grads.keys() and len(shared_grads) > 10
+    for name in shared_grads:
+        # The tiny random Q-Former has gradients up to 1e11: compare relative to each tensor's scale.
+        scale = repeated_grads[name].abs().max().item()
+        torch.testing.assert_close(shared_grads[name], repeated_grads[name], atol=1e-5 * max(scale, 1.0), rtol=1e-4, msg=name)
+
+
+def test_k_captions_per_video_take_the_general_path_for_labels(tokenizer):
+    model = VideoBlip2ForConditionalGeneration(_config(tokenizer, num_frames=4)).eval()
+    pixel_values, input_ids, attention_mask, _ = _inputs(tokenizer)
+    ids, mask = input_ids.repeat_interleave(2, 0), attention_mask.repeat_interleave(2, 0)
+    out = model(pixel_values=pixel_values, input_ids=ids, attention_mask=mask, labels=ids, captions_per_video=2)
+    expected = model(pixel_values=pixel_values.repeat_interleave(2, 0), input_ids=ids, attention_mask=mask, labels=ids)
+    torch.testing.assert_close(out.loss, expected.loss)
+    assert out.logits.shape == expected.logits.shape
+
+
+def test_length_chunks_split_only_when_it_saves_a_fifth_of_the_positions():
+    from hf_vidcap.models.blip2_video.modeling_blip2_video import _length_chunks
+
+    def mask(*lengths, width=10):
+        return (torch.arange(width) < torch.tensor(lengths).unsqueeze(1)).long()
+
+    # 4 rows of 2 and 2 rows of 10: one group runs 60 positions, two run 4 * 2 + 2 * 10 = 28.
+    (short, short_width), (long, long_width) = _length_chunks(mask(2, 10, 2, 2, 10, 2))
+    assert sorted(short.tolist()) == [0, 2, 3, 5] and short_width == 2 and sorted(long.tolist()) == [1, 4] and long_width == 10
+    # 9, 10, 10, 10: the best split (9 + 30 = 39 of 40) saves 2.5 %, so one group of every row.
+    ((every, width),) = _length_chunks(mask(9, 10, 10, 10))
+    assert sorted(every.tolist()) == [0, 1, 2, 3] and width == 10
+    ((one, width),) = _length_chunks(mask(3))
+    assert one.tolist() == [0] and width == 3

@@ -5,11 +5,17 @@ Shapes: B videos, T frames, P patch tokens per frame (plus CLS), Q query tokens,
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
-from transformers import Blip2ForConditionalGeneration
+from transformers import Blip2ForConditionalGeneration, DynamicCache
 from transformers import initialization as init
-from transformers.models.blip_2.modeling_blip_2 import BaseModelOutputWithVisionQformerOutputs
+from transformers.modeling_outputs import CausalLMOutputWithPast
+from transformers.models.blip_2.modeling_blip_2 import (
+    BaseModelOutputWithVisionQformerOutputs,
+    Blip2ForConditionalGenerationModelOutput,
+)
 from transformers.utils.generic import can_return_tuple
 
 from ..captioner import VideoCaptionerMixin
@@ -189,12 +195,89 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
             Precomputed vision-tower outputs (`get_frame_features`) instead of ``pixel_values``: the Q-Former and
             the projection run (with gradients), the vision tower does not.
         """
-        pixel_values, video_embeds = self.resolve_visual_inputs(pixel_values, video_embeds, frame_features, captions_per_video)
+        pixel_values, video_embeds = self.resolve_visual_inputs(
+            pixel_values, video_embeds, frame_features, captions_per_video, repeat=False
+        )
+        if video_embeds is not None and captions_per_video > 1:
+            shared = self._forward_sharing_video(video_embeds, input_ids, attention_mask, captions_per_video, kwargs)
+            if shared is not None:
+                return shared
+            video_embeds = video_embeds.repeat_interleave(captions_per_video, dim=0)
         if video_embeds is not None:
             kwargs["mm_encoder_outputs"] = {"image": BaseModelOutputWithVisionQformerOutputs(pooler_output=video_embeds)}
         elif pixel_values is None and kwargs.get("mm_encoder_outputs") is None:
             raise ValueError("forward needs pixel_values (B, T, C, H, W) or video_embeds (B, Q, D_lm).")
         return super().forward(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+    def _forward_sharing_video(self, video_embeds, input_ids, attention_mask, k: int, kwargs: dict):
+        """The forward of K captions per video that computes what the K rows share once per video: a decoder-only
+        language model runs the common prefix (the visual tokens and the prompt) on B rows and the K captions on
+        top of its key/value cache; an encoder-decoder runs its encoder on B rows. Same logits (and gradients) as
+        repeating the video K times, for ~1/K of the prefix's work. Returns None (and the caller takes the general
+        path) for inputs it does not cover: labels, extra outputs, gradient checkpointing, unshared prefixes.
+
+        Decoder-only, the captions also skip most of their padding: rows are run in up to two groups by length
+        (`_length_chunks`), each cut after its longest caption, and the logits of positions a row's group did not
+        run (all after the row's attention mask ends) are 0."""
+        decoder_only = self.config.use_decoder_only_language_model
+        allowed = {"return_dict"} if decoder_only else {"return_dict", "decoder_input_ids", "decoder_attention_mask"}
+        if input_ids is None or not set(kwargs) <= allowed or kwargs.get("return_dict") is False:
+            return None
+        if self.training and any(getattr(m, "gradient_checkpointing", False) for m in self.language_model.modules()):
+            return None  # checkpointed layers run without a cache
+        rows, length = input_ids.shape
+        if rows != video_embeds.shape[0] * k:
+            return None  # the general path raises the error naming the mismatch
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        grouped_ids, grouped_mask = input_ids.view(-1, k, length), mask.view(-1, k, length)
+        same = (grouped_ids == grouped_ids[:, :1]).all(dim=1) & (grouped_mask == grouped_mask[:, :1]).all(dim=1)
+        if decoder_only:
+            same &= (grouped_mask == 1).all(dim=1)  # positions come from the mask's running count: no padding
+        prefix = int(same.all(dim=0).long().cumprod(dim=0).sum())
+        prefix = min(prefix, length - 1) if decoder_only else prefix
+        image_token = self.config.image_token_id
+        video_ids = input_ids[::k, :prefix]
+        slots = video_ids == image_token
+        if prefix < (length if not decoder_only else 1) or bool((input_ids[:, prefix:] == image_token).any()):
+            return None
+        if int(slots[0].sum()) != video_embeds.shape[1] or not bool((slots.sum(dim=1) == slots[0].sum()).all()):
+            return None
+        embeds = self.get_input_embeddings()(video_ids)
+        embeds = embeds.masked_scatter(slots.unsqueeze(-1), video_embeds.to(embeds.dtype))
+        if decoder_only:
+            head = self.language_model(inputs_embeds=embeds, attention_mask=mask[::k, :prefix], use_cache=True)
+            cache = head["cache"] if "cache" in head else head["past_key_values"]
+            # transformers 5.24 renamed the forward's past_key_values to cache (the old name still works, warning).
+            cache_name = "cache" if "cache" in inspect.signature(self.language_model.forward).parameters else "past_key_values"
+            tail_mask = mask[:, prefix:]
+            pieces, order = [], []
+            for index, width in _length_chunks(tail_mask):
+                # Each row's video's cached prefix (the selection's backward sums the K rows' gradients into it).
+                videos = torch.div(index, k, rounding_mode="floor")
+                rows_cache = DynamicCache()
+                for layer_idx, layer in enumerate(cache.layers):
+                    rows_cache.update(layer.keys[videos], layer.values[videos], layer_idx)
+                out = self.language_model(
+                    input_ids=input_ids[index, prefix : prefix + width],
+                    attention_mask=mask[index, : prefix + width],
+                    use_cache=False,
+                    **{cache_name: rows_cache},
+                )
+                pieces.append(nn.functional.pad(out.logits, (0, 0, 0, tail_mask.shape[1] - width)))
+                order.append(index)
+            tail = torch.cat(pieces)[torch.cat(order).argsort()]
+            logits = torch.cat([head.logits.repeat_interleave(k, dim=0), tail], dim=1)
+            outputs = CausalLMOutputWithPast(logits=logits)
+        else:
+            encoded = self.language_model.get_encoder()(
+                inputs_embeds=embeds, attention_mask=mask[::k], return_dict=True
+            )
+            encoded.last_hidden_state = encoded.last_hidden_state.repeat_interleave(k, dim=0)
+            outputs = self.language_model(encoder_outputs=encoded, attention_mask=mask, return_dict=True, **{
+                key: value for key, value in kwargs.items() if key != "return_dict"
+            })
+            logits = outputs.logits
+        return Blip2ForConditionalGenerationModelOutput(logits=logits, language_model_outputs=outputs)
 
     @torch.no_grad()
     def generate(
@@ -230,6 +313,24 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
         if not self.language_model.config.is_encoder_decoder:
             inputs["input_ids"] = input_ids
         return self.language_model.generate(**inputs, **generate_kwargs)
+
+
+def _length_chunks(mask: torch.Tensor, min_saving: float = 0.2) -> list[tuple[torch.Tensor, int]]:
+    """Rows of a right-padded ``mask`` (N, L) as ``(row indices, width)`` groups: one group of every row at the
+    longest length, or two (short rows cut at their longest, the rest at the longest overall) when that runs at
+    least ``min_saving`` fewer positions. Each extra group costs one more language-model call."""
+    rows, width = mask.shape
+    positions = torch.arange(1, width + 1, device=mask.device)
+    lengths = (mask * positions).amax(dim=1).clamp(min=1)  # one past each row's last unmasked position
+    order = lengths.argsort(stable=True)
+    ordered = lengths[order].tolist()
+    longest = ordered[-1]
+    # Splitting after the i-th shortest row: i rows at ordered[i - 1] positions, the rest at the longest.
+    costs = [i * ordered[i - 1] + (rows - i) * longest for i in range(1, rows)]
+    if not costs or min(costs) > (1 - min_saving) * rows * longest:
+        return [(order, longest)]
+    split = 1 + costs.index(min(costs))
+    return [(order[:split], ordered[split - 1]), (order[split:], longest)]
 
 
 __all__ = ["VideoBlip2ForConditionalGeneration"]
