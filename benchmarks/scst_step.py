@@ -258,8 +258,8 @@ def to_markdown(results: dict) -> str:
         "",
         f"32 videos x 8 frames, K = 5 samples + greedy baseline, CIDEr-D reward (SCST mode), every parameter trained "
         f"unless the vision tower is frozen, "
-        f"{results['threads']} threads; medians over {results['rounds']} interleaved rounds of {results['steps']} steps "
-        f"(after {results['warmup']} warm-up steps each). `python benchmarks/scst_step.py`.",
+        f"{results['threads']} threads; medians over interleaved rounds (listed with the ratios below) of "
+        f"{results['steps']} steps (after {results['warmup']} warm-up steps each). `python benchmarks/scst_step.py`.",
         "",
         "| model | loop | encode | generate | reward | forward | backward | optimizer | other | step (ms) | captions/s | reward+other share | videos encoded/step | generate calls/step |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
