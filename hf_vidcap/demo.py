@@ -46,8 +46,10 @@ class DemoOutput:
     frame_indices: list[int] = field(default_factory=list)
 
     def table(self) -> list[list]:
-        """Rows ``[sample, reward]``, best reward first."""
-        rows = [[s, None if r is None else round(float(r), 4)] for s, r in zip(self.samples, self.rewards)]
+        """Rows ``[sample, reward]``, best reward first; a sample that ended at once reads "(empty caption)"."""
+        rows = [
+            [s or "(empty caption)", None if r is None else round(float(r), 4)] for s, r in zip(self.samples, self.rewards)
+        ]
         return sorted(rows, key=lambda row: -np.inf if row[1] is None else -row[1])
 
 

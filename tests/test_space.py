@@ -15,7 +15,7 @@ import pytest
 from transformers import pipeline
 
 from hf_vidcap.data import decode_video
-from hf_vidcap.demo import CaptionDemo, demo_from_environment
+from hf_vidcap.demo import CaptionDemo, DemoOutput, demo_from_environment
 from hf_vidcap.models import save_tiny_checkpoint
 from hf_vidcap.rewards import get_bleu_reward, get_diversity_reward
 
@@ -48,6 +48,8 @@ def test_demo_output_is_the_pipeline_and_the_rewards(checkpoint, shapes_dataset)
     expected = get_bleu_reward()(completions=out.samples, captions=[row["captions"]] * 4)
     assert out.rewards == pytest.approx(expected)
     assert [r[1] for r in out.table()] == sorted(round(v, 4) for v in expected)[::-1]  # best first
+    shown = DemoOutput(frames=out.frames, greedy="", samples=["a red circle", ""], rewards=[0.5, 0.0], reward="bleu")
+    assert shown.table() == [["a red circle", 0.5], ["(empty caption)", 0.0]]  # an empty sample is named, not blank
     again = demo(
         frames, reward="diversity", num_samples=4, seed=1
     )  # decoded frames in; the same seed, the same samples
