@@ -160,7 +160,8 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             compute_metrics=compute_metrics,
         )
         # Training-step metrics, averaged into the next training log (the one carrying "loss").
-        self._step_metrics: defaultdict[str, list[float]] = defaultdict(list)
+        # Per-step numbers between two logs: floats, or detached tensors (losses on the device) read at log time.
+        self._step_metrics: defaultdict[str, list] = defaultdict(list)
         self._pending_extra: dict[str, list] = {}  # log_extra columns of the current step's completions
         self._sampling_state: dict | None = None  # the frame sampler's state after the last batch trained on
         # Wall time of each step's phases in seconds (encode, generate, reward, forward, backward, optimizer,
@@ -277,7 +278,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
                 model, self.processing_class, caption_ids, caption_mask, captions_per_video=k, **visual
             )
         loss = -token_logprobs.sum() / caption_mask.sum()
-        self._step_metrics["xe_loss"].append(loss.item())
+        self._step_metrics["xe_loss"].append(loss.detach())
         return loss
 
     def _sequence_logprobs(self, token_logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -410,30 +411,30 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         sample_rows, ref_rows = rows[:, :k].reshape(-1), rows[:, k:].reshape(-1)
         sample_logprobs = token_logprobs[sample_rows, : rollouts.mask.shape[1]]
         policy = policy_loss(self._sequence_logprobs(sample_logprobs, rollouts.mask), advantages.to(device), valid.to(device))
-        metrics["loss/policy"].append(policy.item())
+        metrics["loss/policy"].append(policy.detach())
         loss = args.policy_weight * policy
         if scores.references is not None:
             ref_token_logprobs = token_logprobs[ref_rows, : ref_mask.shape[1]]
             if args.xe_weight > 0:
                 xe = -ref_token_logprobs.sum() / ref_mask.sum()
                 loss = loss + args.xe_weight * xe
-                metrics["xe_loss"].append(xe.item())
+                metrics["xe_loss"].append(xe.detach())
             if args.teacher_forcing_weight > 0:
                 ref_sequence = self._sequence_logprobs(ref_token_logprobs, ref_mask.to(device))
                 wtf = -(scores.reference_rewards.to(device) * ref_sequence).mean()
                 loss = loss + args.teacher_forcing_weight * wtf
-                metrics["loss/weighted_teacher_forcing"].append(wtf.item())
+                metrics["loss/weighted_teacher_forcing"].append(wtf.detach())
                 metrics["reward_references"].append(scores.reference_rewards.mean().item())
         if entropy is not None:
             mean_entropy = entropy[sample_rows].sum() / rollouts.mask.sum()
             loss = loss - args.entropy_coef * mean_entropy
-            metrics["entropy"].append(mean_entropy.item())
+            metrics["entropy"].append(mean_entropy.detach())
         if args.beta > 0:
             ref_logprobs = self._reference_token_logprobs(model, rollouts.ids, rollouts.mask, k, pixel_values, rollouts.loss_visual)
             delta = ref_logprobs - sample_logprobs
             kl = ((torch.exp(delta) - delta - 1) * rollouts.mask).sum() / rollouts.mask.sum()
             loss = loss + args.beta * kl
-            metrics["kl"].append(kl.item())
+            metrics["kl"].append(kl.detach())
         return loss
 
     def _log_rollout_metrics(self, rollouts: Rollouts, scores: Scores, advantages, valid) -> None:
@@ -453,7 +454,7 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
             metrics["reward_greedy"].append(greedy[torch.isfinite(greedy)].mean().item())
         used = advantages[valid]
         metrics["advantage_std"].append(used.std().item() if len(used) > 1 else 0.0)
-        metrics["completions/mean_length"].append(rollouts.mask.sum(dim=1).float().mean().item())
+        metrics["completions/mean_length"].append(rollouts.mask.sum(dim=1).float().mean().detach())
         if self.args.nonfinite_rewards == "skip":
             metrics["skipped_rewards"].append(float((~valid).sum()))
 
@@ -595,7 +596,8 @@ class VideoSCSTTrainer(CheckpointStateMixin, RewardScoringMixin, VisualInputsMix
         # Evaluation logs can happen between two training logs (and with the model in train mode): only the
         # training log takes the accumulated step metrics.
         if "loss" in logs:
-            local = {key: sum(values) / len(values) for key, values in self._step_metrics.items()}
+            # Device tensors were kept as they are (no host sync in the step): they are read here, once per log.
+            local = {key: sum(float(v) for v in values) / len(values) for key, values in self._step_metrics.items()}
             self._step_metrics.clear()
             if self.accelerator.num_processes > 1:
                 # Every process logs (a collective): average each metric over the processes that have it.

@@ -164,6 +164,21 @@ def test_step_metrics_go_to_training_logs_not_evaluation_logs(tmp_path, tokenize
     assert "rewards/recording/mean" in trains[0]
 
 
+def test_the_step_reads_no_loss_back_to_the_host_and_the_log_gets_floats(tmp_path, tokenizer, shapes_dataset, monkeypatch):
+    # On a GPU, .item() on a loss waits for the device: the step keeps its losses as tensors until the log.
+    model, processor = make_model_and_processor(tokenizer)
+    args = make_args(tmp_path, max_steps=2, logging_steps=2, beta=0.1, entropy_coef=0.01)
+    trainer = VideoSCSTTrainer(model, RecordingReward(), args, train_dataset=shapes_dataset["train"], processing_class=processor)
+    read_back = []
+    item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: read_back.append(self.grad_fn is not None) or item(self))
+    trainer.train()
+    assert not any(read_back)  # no loss (a tensor with a graph) was read in the steps
+    (logged,) = [e for e in trainer.state.log_history if "loss/policy" in e]
+    for key in ("loss/policy", "kl", "entropy", "completions/mean_length"):
+        assert type(logged[key]) is float, key
+
+
 def test_t5_decoder_trains_with_xe_and_scst(tmp_path, tokenizer, shapes_dataset):
     from hf_vidcap import VideoBlip2Config, VideoBlip2ForConditionalGeneration
 
