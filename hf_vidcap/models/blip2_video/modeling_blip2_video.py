@@ -5,8 +5,6 @@ Shapes: B videos, T frames, P patch tokens per frame (plus CLS), Q query tokens,
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 from torch import nn
 from transformers import Blip2ForConditionalGeneration, DynamicCache
@@ -18,6 +16,7 @@ from transformers.models.blip_2.modeling_blip_2 import (
 )
 from transformers.utils.generic import can_return_tuple
 
+from ..cache_compat import cache_kwargs, output_cache
 from ..captioner import VideoCaptionerMixin
 from .configuration_blip2_video import VideoBlip2Config
 
@@ -246,9 +245,7 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
         embeds = embeds.masked_scatter(slots.unsqueeze(-1), video_embeds.to(embeds.dtype))
         if decoder_only:
             head = self.language_model(inputs_embeds=embeds, attention_mask=mask[::k, :prefix], use_cache=True)
-            cache = head["cache"] if "cache" in head else head["past_key_values"]
-            # transformers 5.24 renamed the forward's past_key_values to cache (the old name still works, warning).
-            cache_name = "cache" if "cache" in inspect.signature(self.language_model.forward).parameters else "past_key_values"
+            cache = output_cache(head)
             tail_mask = mask[:, prefix:]
             pieces, order = [], []
             for index, width in _length_chunks(tail_mask):
@@ -261,7 +258,7 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
                     input_ids=input_ids[index, prefix : prefix + width],
                     attention_mask=mask[index, : prefix + width],
                     use_cache=False,
-                    **{cache_name: rows_cache},
+                    **cache_kwargs(rows_cache),
                 )
                 pieces.append(nn.functional.pad(out.logits, (0, 0, 0, tail_mask.shape[1] - width)))
                 order.append(index)
