@@ -22,7 +22,11 @@ one int64 (``sum_j w_j * B**j`` with word ids >= 1, so the orders land in disjoi
 within a sentence are found from its repeated words only; the TF-IDF vectors form one sparse (sentences x
 n-grams) matrix, document frequencies are a sparse product, and the clipped dot products of all
 (candidate, reference) pairs are element-wise sparse operations. The packing bounds one call to ``B - 1``
-distinct words (55,107 for n = 4); only the words of fixed document frequencies keep their ids between calls.
+distinct words (55,107 for n = 4); only the words of fixed document frequencies and of cached references keep
+their ids between calls.
+
+In fixed mode a reference's vector never changes: each reference list's vectors are kept (``reference_cache_entries``)
+and a call computes only its candidates' vectors, joined with their video's reference entries on (video, n-gram).
 """
 
 from __future__ import annotations
@@ -78,6 +82,18 @@ class _Grams:
     length: np.ndarray  # (S,) float64, number of bigrams of each sentence (pycocoevalcap's "length")
 
 
+@dataclass
+class _ReferenceVectors:
+    """The TF-IDF vectors of one video's references under fixed document frequencies (one entry per
+    (reference, distinct n-gram))."""
+
+    key: np.ndarray  # (E,) int64, packed n-gram
+    reference: np.ndarray  # (E,) int32, position of the reference in the video's list
+    weight: np.ndarray  # (E,) float64, tf * idf
+    norms: np.ndarray  # (R, n) float64, norm of each reference's vector per order
+    length: np.ndarray  # (R,) float64, number of bigrams of each reference
+
+
 class CiderD:
     """CIDEr-D scorer.
 
@@ -87,6 +103,11 @@ class CiderD:
         document_frequency (`Counter`, *optional*): fixed document frequencies (n-gram tuple -> number of videos
             whose references contain it); `None` = corpus mode.
         num_documents (`int`, *optional*): number of videos behind ``document_frequency`` (required with it).
+        reference_cache_entries (`int`, *optional*, defaults to `2**22`): with fixed document frequencies a
+            reference's TF-IDF vector never changes, so the vectors of each reference list seen are kept for
+            later calls (the K samples and the later epochs of a video reuse them), up to this many n-gram
+            entries in all (about 20 bytes each; the oldest lists are dropped first). `0` recomputes them on
+            every call. Unused in corpus mode.
     """
 
     def __init__(
@@ -95,6 +116,7 @@ class CiderD:
         sigma: float = 6.0,
         document_frequency: Counter | None = None,
         num_documents: int | None = None,
+        reference_cache_entries: int = 2**22,
     ):
         if n < 1:
             raise ValueError(f"n ({n}) must be >= 1.")
@@ -104,6 +126,8 @@ class CiderD:
             raise ValueError("document_frequency and num_documents must be given together (or neither).")
         if num_documents is not None and num_documents < 1:
             raise ValueError(f"num_documents ({num_documents}) must be >= 1.")
+        if reference_cache_entries < 0:
+            raise ValueError(f"reference_cache_entries ({reference_cache_entries}) must be >= 0 (0 turns the cache off).")
         self.n = n
         self.sigma = sigma
         self.num_documents = num_documents
@@ -115,6 +139,12 @@ class CiderD:
         self._call_vocab: dict[str, int] = {}
         self._df_index: pd.Index | None = None
         self._df_values: np.ndarray | None = None
+        # Fixed mode: reference list -> its vectors. The words of cached references keep their ids (past the
+        # document-frequency words, whose count is _df_vocab_size) while the cache holds them.
+        self.reference_cache_entries = reference_cache_entries
+        self._reference_cache: dict[tuple[str, ...], _ReferenceVectors] = {}
+        self._reference_cache_size = 0
+        self._df_vocab_size = 0
         if document_frequency is not None:
             grams = list(document_frequency)
             if any(len(g) > n or len(g) == 0 for g in grams):
@@ -122,6 +152,7 @@ class CiderD:
             self._df_index = pd.Index(self._pack_tuples(grams))
             self._df_values = np.asarray([document_frequency[g] for g in grams], dtype=np.float64)
             self._keep_call_words()
+            self._df_vocab_size = len(self._vocab)
 
     @classmethod
     def from_corpus(cls, references: Iterable[Sequence[str]], n: int = 4, sigma: float = 6.0, **kwargs) -> CiderD:
@@ -142,12 +173,26 @@ class CiderD:
         present = df > 0  # the unigram columns cover the whole vocabulary, the null key 0 included
         scorer._df_index, scorer._df_values = pd.Index(keys[present]), df[present]
         scorer._keep_call_words()
+        scorer._df_vocab_size = len(scorer._vocab)
         return scorer
 
     def _keep_call_words(self) -> None:
         """Make the words seen since the last call permanent (they define the fixed document frequencies)."""
         self._vocab.update(self._call_vocab)  # their ids already follow the permanent ones
         self._call_vocab = {}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        # The reference cache is rebuilt where the scorer is unpickled, and with it the ids of its words.
+        state["_reference_cache"], state["_reference_cache_size"] = {}, 0
+        state["_vocab"] = dict(itertools.islice(self._vocab.items(), self._df_vocab_size))
+        return state
+
+    def clear_reference_cache(self) -> None:
+        """Forget the cached reference vectors (and the ids of the words only they used)."""
+        self._reference_cache, self._reference_cache_size = {}, 0
+        if len(self._vocab) > self._df_vocab_size:
+            self._vocab = dict(itertools.islice(self._vocab.items(), self._df_vocab_size))
 
     @property
     def document_frequency(self) -> Counter | None:
@@ -336,6 +381,8 @@ class CiderD:
             self._call_vocab = {}
 
     def _compute_score(self, candidates: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[float, np.ndarray]:
+        if self._df_index is not None and self.reference_cache_entries:
+            return self._compute_score_cached(candidates, references)
         num = len(candidates)
 
         # The distinct reference lists ("videos"; the K samples of a video share one) and the distinct sentences.
@@ -390,10 +437,138 @@ class CiderD:
             weights=clipped.data,
             minlength=len(pair_candidate) * self.n,
         ).reshape(-1, self.n)
-        norm_products = norms[hyp_rows] * norms[ref_rows]
+        return self._scores(
+            dots, norms[hyp_rows] * norms[ref_rows], lengths[hyp_rows] - lengths[ref_rows], pair_candidate, refs_per_candidate
+        )
+
+    def _scores(
+        self,
+        dots: np.ndarray,
+        norm_products: np.ndarray,
+        delta: np.ndarray,
+        pair_candidate: np.ndarray,
+        refs_per_candidate: np.ndarray,
+    ) -> tuple[float, np.ndarray]:
+        """The scores from each (candidate, reference) pair's clipped dot products per order (P, n), the
+        products of their norms (P, n) and their length differences (P,)."""
         # pycocoevalcap divides only where both norms are nonzero.
         dots = np.where(norm_products != 0, dots / np.where(norm_products != 0, norm_products, 1.0), dots)
-        delta = lengths[hyp_rows] - lengths[ref_rows]
         pair_scores = dots.mean(axis=1) * np.exp(-(delta**2) / (2 * self.sigma**2))
-        scores = 10.0 * np.bincount(pair_candidate, weights=pair_scores, minlength=num) / refs_per_candidate
+        scores = 10.0 * np.bincount(pair_candidate, weights=pair_scores, minlength=len(refs_per_candidate)) / refs_per_candidate
         return float(scores.mean()), scores
+
+    # ------------------------------------------------------------------------- fixed mode, cached references
+
+    def _idf(self, keys: np.ndarray) -> np.ndarray:
+        """Inverse document frequency of each packed n-gram under the fixed document frequencies."""
+        position = self._df_index.get_indexer(keys)
+        df = np.where(position >= 0, self._df_values[np.maximum(position, 0)], 0.0)
+        return math.log(float(self.num_documents)) - np.log(np.maximum(df, 1.0))
+
+    def _norms(self, row_of_entry: np.ndarray, order: np.ndarray, weight: np.ndarray, num_rows: int) -> np.ndarray:
+        """(rows, n) Euclidean norm of each row's vector, order by order."""
+        return np.sqrt(
+            np.bincount(row_of_entry * self.n + order, weights=weight**2, minlength=num_rows * self.n)
+        ).reshape(-1, self.n)
+
+    @staticmethod
+    def _expand(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The indices ``starts[i] .. starts[i] + sizes[i] - 1`` of every i, concatenated, and the i of each."""
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        first = np.cumsum(sizes) - sizes
+        return starts[owner] + np.arange(len(owner)) - first[owner], owner
+
+    def _reference_vectors(self, videos: list[tuple[str, ...]]) -> list[_ReferenceVectors]:
+        """The vectors of each (distinct) reference list, from the cache or computed in one pass."""
+        cache = self._reference_cache
+        if len(self._vocab) > self._base // 2:
+            # The words of cached references keep their ids; start over before they crowd the packing limit.
+            self.clear_reference_cache()
+        missing = [video for video in videos if video not in cache]
+        for video in videos:
+            if video in cache:
+                cache[video] = cache.pop(video)  # most recently used last: the oldest are dropped first
+        if missing:
+            num_refs = np.fromiter(map(len, missing), dtype=np.int64, count=len(missing))
+            flat = np.fromiter(itertools.chain.from_iterable(missing), dtype=object, count=int(num_refs.sum()))
+            sentence_of_ref, sentences = pd.factorize(flat)
+            counts, keys, lengths = self._count_matrix(list(sentences))
+            self._keep_call_words()  # only reference words so far in this call: their ids now last
+            weight = counts.data * self._idf(keys)[counts.indices]
+            row_sizes = np.diff(counts.indptr)
+            norms = self._norms(np.repeat(np.arange(counts.shape[0]), row_sizes), self._order_of_key(keys)[counts.indices], weight, counts.shape[0])
+            # Entries of each reference position (a sentence repeated in a list counts each time), list by list.
+            entry, ref_of_entry = self._expand(counts.indptr[:-1][sentence_of_ref], row_sizes[sentence_of_ref])
+            ref_offset = np.cumsum(num_refs) - num_refs
+            local_ref = (ref_of_entry - np.repeat(ref_offset, num_refs)[ref_of_entry]).astype(np.int32)
+            entry_key, entry_weight = keys[counts.indices[entry]], weight[entry]
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(np.repeat(np.arange(len(missing)), num_refs)[ref_of_entry], minlength=len(missing)))])
+            for j, video in enumerate(missing):
+                a, b = bounds[j], bounds[j + 1]
+                rows = sentence_of_ref[ref_offset[j] : ref_offset[j] + num_refs[j]]
+                cache[video] = _ReferenceVectors(entry_key[a:b], local_ref[a:b], entry_weight[a:b], norms[rows], lengths[rows])
+                self._reference_cache_size += int(b - a)
+        vectors = [cache[video] for video in videos]
+        while self._reference_cache_size > self.reference_cache_entries and cache:
+            self._reference_cache_size -= len(cache.pop(next(iter(cache))).key)
+        return vectors
+
+    def _compute_score_cached(self, candidates: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[float, np.ndarray]:
+        num = len(candidates)
+        video_index: dict[tuple[str, ...], int] = {}
+        video_of_candidate = np.fromiter(
+            (video_index.setdefault(tuple(refs), len(video_index)) for refs in references), dtype=np.int64, count=num
+        )
+        vectors = self._reference_vectors(list(video_index))  # before the candidates: their words are call-only
+        num_refs = np.fromiter((len(v.length) for v in vectors), dtype=np.int64, count=len(vectors))
+        ref_offset = np.cumsum(num_refs) - num_refs
+        sizes = np.fromiter((len(v.key) for v in vectors), dtype=np.int64, count=len(vectors))
+        ref_key = np.concatenate([v.key for v in vectors])
+        ref_weight = np.concatenate([v.weight for v in vectors])
+        ref_video = np.repeat(np.arange(len(vectors)), sizes)
+        ref_row = np.concatenate([v.reference for v in vectors]) + np.repeat(ref_offset, sizes)
+        ref_norms = np.concatenate([v.norms for v in vectors])
+        ref_lengths = np.concatenate([v.length for v in vectors])
+
+        # The candidates' vectors, distinct sentences once; then each candidate's entries.
+        sentence_of_candidate, sentences = pd.factorize(np.fromiter(candidates, dtype=object, count=num))
+        grams = self._grams(list(sentences))
+        weight = grams.tf * self._idf(grams.key)
+        order = self._order_of_key(grams.key)
+        norms = self._norms(grams.sentence, order, weight, len(sentences))
+        entries_per_sentence = np.bincount(grams.sentence, minlength=len(sentences))  # grams are sentence-major
+        sentence_start = np.cumsum(entries_per_sentence) - entries_per_sentence
+        entry, candidate_of_entry = self._expand(sentence_start[sentence_of_candidate], entries_per_sentence[sentence_of_candidate])
+        video_of_entry = video_of_candidate[candidate_of_entry]
+
+        # Each candidate n-gram meets the entries of the same n-gram in its video's references: a join on
+        # (video, n-gram), with n-grams renumbered densely so that the pair fits one int64.
+        codes, uniques = pd.factorize(np.concatenate([ref_key, grams.key[entry]]))
+        ref_code, candidate_code = codes[: len(ref_key)], codes[len(ref_key) :]
+        in_candidates = np.zeros(len(uniques), dtype=bool)
+        in_candidates[candidate_code] = True
+        shared = np.flatnonzero(in_candidates[ref_code])  # reference entries whose n-gram some candidate has
+        ref_code = ref_video[shared] * len(uniques) + ref_code[shared]
+        candidate_code = video_of_entry * len(uniques) + candidate_code
+        by_code = np.argsort(ref_code, kind="stable")
+        sorted_code = ref_code[by_code]
+        low = np.searchsorted(sorted_code, candidate_code, side="left")
+        matched, match_entry = self._expand(low, np.searchsorted(sorted_code, candidate_code, side="right") - low)
+        match_ref = shared[by_code[matched]]
+        ref_w, candidate_w = ref_weight[match_ref], weight[entry[match_entry]]
+
+        refs_per_candidate = num_refs[video_of_candidate]
+        pair_first = np.cumsum(refs_per_candidate) - refs_per_candidate
+        match_candidate = candidate_of_entry[match_entry]
+        match_pair = pair_first[match_candidate] + ref_row[match_ref] - ref_offset[video_of_candidate[match_candidate]]
+        num_pairs = int(refs_per_candidate.sum())
+        dots = np.bincount(
+            match_pair * self.n + order[entry[match_entry]],
+            weights=np.minimum(candidate_w, ref_w) * ref_w,
+            minlength=num_pairs * self.n,
+        ).reshape(-1, self.n)
+        pair_ref, pair_candidate = self._expand(ref_offset[video_of_candidate], refs_per_candidate)
+        hyp_rows = sentence_of_candidate[pair_candidate]
+        return self._scores(
+            dots, norms[hyp_rows] * ref_norms[pair_ref], grams.length[hyp_rows] - ref_lengths[pair_ref], pair_candidate, refs_per_candidate
+        )

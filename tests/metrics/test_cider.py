@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -87,3 +88,39 @@ def test_document_frequencies_round_trip_through_a_counter():
     assert fixed.document_frequency == document_frequencies(REFERENCES)
     rebuilt = CiderD(document_frequency=fixed.document_frequency, num_documents=fixed.num_documents)
     np.testing.assert_allclose(rebuilt.compute_score(CANDIDATES, REFERENCES)[1], fixed.compute_score(CANDIDATES, REFERENCES)[1], atol=1e-12)
+
+
+def test_cached_reference_vectors_are_kept_per_list_dropped_oldest_first_and_not_pickled():
+    fixed = CiderD.from_corpus(REFERENCES, reference_cache_entries=100)
+    recomputing = CiderD.from_corpus(REFERENCES, reference_cache_entries=0)
+    novel = [["an unseen word here", "an unseen word there"]]  # words the document frequencies never saw
+    for candidates, references in [(CANDIDATES, REFERENCES), (["an unseen word"], novel), (CANDIDATES[:2], REFERENCES[:2])]:
+        expected = recomputing.compute_score(candidates, references)[1]
+        np.testing.assert_allclose(fixed.compute_score(candidates, references)[1], expected, rtol=0, atol=1e-12)
+        assert fixed._reference_cache_size <= 100
+    # Most recently used last; the first lists of the first call were dropped to stay within 100 entries.
+    assert list(fixed._reference_cache)[-2:] == [tuple(REFERENCES[0]), tuple(REFERENCES[1])]
+    assert tuple(REFERENCES[3]) not in fixed._reference_cache
+    assert "unseen" in fixed._vocab  # a cached reference's words keep their ids...
+    restored = pickle.loads(pickle.dumps(fixed))
+    assert restored._reference_cache == {} and "unseen" not in restored._vocab  # ...but do not travel
+    np.testing.assert_allclose(restored.compute_score(["an unseen word"], novel)[1], recomputing.compute_score(["an unseen word"], novel)[1], atol=1e-12)
+    fixed.clear_reference_cache()
+    assert fixed._reference_cache == {} and "unseen" not in fixed._vocab
+    with pytest.raises(ValueError, match="reference_cache_entries"):
+        CiderD(reference_cache_entries=-1)
+
+
+def test_cached_reference_words_start_over_before_the_packing_limit():
+    # n = 8 packs an n-gram into 64 bits with word ids below 234: after 117 permanent words the cache and the
+    # words only it used are dropped, and scores stay those of a recomputing scorer.
+    fixed = CiderD.from_corpus(REFERENCES, n=8)
+    recomputing = CiderD.from_corpus(REFERENCES, n=8, reference_cache_entries=0)
+    assert fixed._base == 234
+    for call in range(30):
+        references = [[" ".join(f"w{call}x{i}" for i in range(j, j + 5)) for j in range(0, 10, 5)], REFERENCES[0]]
+        candidates = [references[0][0], "a red circle moves left"]
+        np.testing.assert_allclose(
+            fixed.compute_score(candidates, references)[1], recomputing.compute_score(candidates, references)[1], atol=1e-12
+        )
+        assert len(fixed._vocab) <= fixed._base // 2 + 10

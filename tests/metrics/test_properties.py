@@ -51,6 +51,27 @@ def test_cider_d_fixed_mode_is_per_sample_and_order_free(corpus, random):
     np.testing.assert_allclose(alone, scores, rtol=0, atol=1e-12)
 
 
+# Fixed document frequencies from one corpus; batches drawn from another, with words the frequencies never saw.
+other_words = st.sampled_from(["a", "b", "dog", "cat", "blue", "zz"])
+batch_sentences = st.lists(other_words, min_size=0, max_size=10).map(" ".join)
+batches = st.lists(st.tuples(batch_sentences, st.lists(batch_sentences, min_size=1, max_size=4)), min_size=1, max_size=8)
+
+
+@SETTINGS
+@given(corpora, st.lists(batches, min_size=1, max_size=4), st.integers(0, 40))
+def test_cider_d_cached_references_score_as_recomputed_ones(corpus, calls, budget):
+    # The references' vectors kept between calls (budget 0 = off; small budgets evict) never change a score.
+    train = _split(corpus)[1]
+    recomputing = CiderD.from_corpus(train, reference_cache_entries=0)
+    caching = CiderD.from_corpus(train, reference_cache_entries=budget or 2**22)
+    for batch in calls + calls:  # the second pass meets cached references
+        candidates, references = _split(batch)
+        expected = recomputing.compute_score(candidates, references)[1]
+        np.testing.assert_allclose(caching.compute_score(candidates, references)[1], expected, rtol=0, atol=1e-12)
+        assert caching._reference_cache_size <= caching.reference_cache_entries
+        assert caching._reference_cache_size == sum(len(v.key) for v in caching._reference_cache.values())
+
+
 @SETTINGS
 @given(corpora)
 def test_corpus_bleu_equals_pycocoevalcap_on_random_corpora(corpus):
