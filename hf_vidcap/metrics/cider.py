@@ -481,8 +481,9 @@ class CiderD:
     def _reference_vectors(self, videos: list[tuple[str, ...]]) -> list[_ReferenceVectors]:
         """The vectors of each (distinct) reference list, from the cache or computed in one pass."""
         cache = self._reference_cache
-        if len(self._vocab) > self._base // 2:
-            # The words of cached references keep their ids; start over before they crowd the packing limit.
+        if len(self._vocab) - self._df_vocab_size > (self._base - self._df_vocab_size) // 2:
+            # The words of cached references keep their ids; start over before they take more than half of the
+            # room the document-frequency words leave under the packing limit.
             self.clear_reference_cache()
         missing = [video for video in videos if video not in cache]
         for video in videos:

@@ -112,8 +112,9 @@ def test_cached_reference_vectors_are_kept_per_list_dropped_oldest_first_and_not
 
 
 def test_cached_reference_words_start_over_before_the_packing_limit():
-    # n = 8 packs an n-gram into 64 bits with word ids below 234: after 117 permanent words the cache and the
-    # words only it used are dropped, and scores stay those of a recomputing scorer.
+    # n = 8 packs an n-gram into 64 bits with word ids below 234: once the cached references' words take more than
+    # half of what the document-frequency words leave, the cache and those words are dropped, and scores stay those
+    # of a recomputing scorer.
     fixed = CiderD.from_corpus(REFERENCES, n=8)
     recomputing = CiderD.from_corpus(REFERENCES, n=8, reference_cache_entries=0)
     assert fixed._base == 234
@@ -123,4 +124,5 @@ def test_cached_reference_words_start_over_before_the_packing_limit():
         np.testing.assert_allclose(
             fixed.compute_score(candidates, references)[1], recomputing.compute_score(candidates, references)[1], atol=1e-12
         )
-        assert len(fixed._vocab) <= fixed._base // 2 + 10
+        assert len(fixed._vocab) - fixed._df_vocab_size <= (fixed._base - fixed._df_vocab_size) // 2 + 10
+    assert "w0x0" not in fixed._vocab and "w29x0" in fixed._vocab  # started over at least once
