@@ -248,12 +248,14 @@ class VideoBlip2ForConditionalGeneration(VideoCaptionerMixin, Blip2ForConditiona
             cache = output_cache(head)
             tail_mask = mask[:, prefix:]
             pieces, order = [], []
+            # Each row's video's cached prefix: repeated K times (whose backward sums the K rows' gradients in a
+            # fixed order), then each group's rows selected without repeats. Selecting a video's row K times
+            # directly would sum the K gradients with CPU atomic adds in a varying order: not bitwise repeatable.
+            per_row = [(layer.keys.repeat_interleave(k, dim=0), layer.values.repeat_interleave(k, dim=0)) for layer in cache.layers]
             for index, width in _length_chunks(tail_mask):
-                # Each row's video's cached prefix (the selection's backward sums the K rows' gradients into it).
-                videos = torch.div(index, k, rounding_mode="floor")
                 rows_cache = DynamicCache()
-                for layer_idx, layer in enumerate(cache.layers):
-                    rows_cache.update(layer.keys[videos], layer.values[videos], layer_idx)
+                for layer_idx, (keys, values) in enumerate(per_row):
+                    rows_cache.update(keys[index], values[index], layer_idx)
                 out = self.language_model(
                     input_ids=input_ids[index, prefix : prefix + width],
                     attention_mask=mask[index, : prefix + width],
