@@ -10,13 +10,29 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 
 from hf_vidcap.metrics import CiderD, corpus_bleu, sentence_bleu
+from hf_vidcap.metrics.cider import _ascii_tokens, _split_tokens
 
-# A 5-word alphabet makes repeated words and shared n-grams (the cases that need clipping) frequent.
+# A small alphabet makes repeated words and shared n-grams (the cases that need clipping) frequent.
 words = st.sampled_from(["a", "b", "c", "dog", "red"])
 sentences = st.lists(words, min_size=0, max_size=12).map(" ".join)
 nonempty_sentences = st.lists(words, min_size=1, max_size=12).map(" ".join)
 samples = st.tuples(sentences, st.lists(nonempty_sentences, min_size=1, max_size=4))
 corpora = st.lists(samples, min_size=1, max_size=6)
+
+
+def _tokenised_corpora(alphabet: list[str]):
+    """Corpora whose words are separated by any whitespace str.split knows (also leading and trailing)."""
+    separators = st.sampled_from([" ", " ", " ", "  ", "\t", "\n", "\r\n", "\x1f", "\x0b"])
+    def text(min_size):
+        parts = st.lists(st.tuples(separators, st.sampled_from(alphabet)), min_size=min_size, max_size=10)
+        return st.tuples(parts, separators).map(lambda p: "".join(s + w for s, w in p[0]) + p[1])
+    return st.lists(st.tuples(text(0), st.lists(text(1), min_size=1, max_size=4)), min_size=1, max_size=6)
+
+
+# ASCII text is tokenised on its bytes (words of up to 8 bytes packed into an int64, longer ones as strings);
+# other text by str.split. Both alphabets have words of 1-7, exactly 8 and more than 8 bytes.
+ascii_words = ["a", "b", "dog", "red", "elephant", "elephants", "bicycling", "abcdefgh", "abcdefg"]
+other_words = [*ascii_words, "café", "a\x00b", "x\x01"]  # non-ASCII, NUL and control characters stay in words
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -35,6 +51,46 @@ def test_cider_d_equals_pycocoevalcap_on_random_corpora(corpus):
     np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
     assert math.isclose(mean, expected_mean, abs_tol=1e-9)
     assert (scores >= 0).all()
+
+
+@SETTINGS
+@given(st.one_of(_tokenised_corpora(ascii_words), _tokenised_corpora(other_words)))
+def test_cider_d_equals_pycocoevalcap_on_any_whitespace_and_word_length(corpus):
+    candidates, references = _split(corpus)
+    expected_mean, expected = Cider().compute_score(
+        {i: r for i, r in enumerate(references)}, {i: [c] for i, c in enumerate(candidates)}
+    )
+    mean, scores = CiderD().compute_score(candidates, references)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
+    assert math.isclose(mean, expected_mean, abs_tol=1e-9)
+
+
+def test_byte_tokeniser_gives_each_word_one_code_whatever_follows_it():
+    separators = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f"]
+    sentences = [separator.join(ascii_words) + separator for separator in separators]
+    sentences += ["".join(w + s for w, s in zip(ascii_words * 2, separators * 2)), "", "  "]
+    codes, vocabulary, lengths = _ascii_tokens(" ".join(sentences), sentences)
+    assert sorted(vocabulary) == sorted(set(ascii_words))
+    assert [vocabulary[c] for c in codes] == [w for sentence in sentences for w in sentence.split()]
+    assert lengths.tolist() == [len(sentence.split()) for sentence in sentences]
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.sampled_from([*other_words, " ", "\t", "\n", "\x1c"]), max_size=12).map("".join), max_size=8))
+def test_byte_tokeniser_splits_as_str_split(sentences):
+    ascii_path = _ascii_tokens(" ".join(sentences), sentences)
+    codes, vocabulary, lengths = _split_tokens(sentences)
+    expected = [sentence.split() for sentence in sentences]
+    assert [vocabulary[c] for c in codes] == [w for words in expected for w in words]
+    assert lengths.tolist() == [len(words) for words in expected]
+    text = "".join(sentences)
+    fast = text.isascii() and all(ch.isspace() or ord(ch) >= 32 for ch in text)
+    assert (ascii_path is not None) == fast  # the byte path takes exactly the ASCII text without control characters
+    if ascii_path is not None:
+        codes, vocabulary, lengths = ascii_path
+        assert [vocabulary[c] for c in codes] == [w for words in expected for w in words]
+        assert lengths.tolist() == [len(words) for words in expected]
+        assert len(set(vocabulary)) == len(vocabulary)  # one code per distinct word
 
 
 @SETTINGS
