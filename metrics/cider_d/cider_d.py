@@ -48,6 +48,6 @@ class CiderDMetric(evaluate.Metric):
             scorer = CiderD()
         else:
             corpus = [[normalize_caption(r) if normalize else r for r in refs] for refs in document_frequency_references]
-            scorer = CiderD.from_corpus(corpus)
+            scorer = CiderD.from_corpus(corpus, reference_cache_entries=0)  # one call: nothing to reuse
         mean, scores = scorer.compute_score(predictions, references)
         return {"cider_d": float(mean), "scores": [float(s) for s in scores]}
