@@ -77,14 +77,22 @@ _ASCII_WHITESPACE = np.zeros(256, dtype=bool)
 _ASCII_WHITESPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
 
+def _index(items: Iterable, count: int) -> tuple[np.ndarray, list]:
+    """The index of each item among the distinct items (numbered in order of first appearance), and those items.
+    A dict rather than ``pd.factorize``: pandas before 3.0 hashes strings as C strings, so two that differ only
+    after a NUL character would be merged."""
+    index: dict = {}
+    ids = np.fromiter((index.setdefault(item, len(index)) for item in items), dtype=np.int64, count=count)
+    return ids, list(index)
+
+
 def _split_tokens(sentences: Sequence[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
     """``str.split`` of every sentence: the word code of each token (all sentences concatenated), the word of
     each code and the number of tokens of each sentence."""
     per_sentence = [sentence.split() for sentence in sentences]
     lengths = np.fromiter(map(len, per_sentence), dtype=np.int64, count=len(per_sentence))
-    tokens = np.fromiter(itertools.chain.from_iterable(per_sentence), dtype=object, count=int(lengths.sum()))
-    codes, words = pd.factorize(tokens) if len(tokens) else (np.zeros(0, np.int64), [])
-    return codes, list(words), lengths
+    codes, words = _index(itertools.chain.from_iterable(per_sentence), int(lengths.sum()))
+    return codes, words, lengths
 
 
 def _ascii_tokens(text: str, sentences: Sequence[str]) -> tuple[np.ndarray, list[str], np.ndarray] | None:
@@ -125,7 +133,7 @@ def _ascii_tokens(text: str, sentences: Sequence[str]) -> tuple[np.ndarray, list
     codes[short_at] = short_codes
     long_at = np.flatnonzero(~fits)
     long_words = [raw[a:b].decode("ascii") for a, b in zip(starts[long_at].tolist(), ends[long_at].tolist())]
-    long_codes, distinct = pd.factorize(np.asarray(long_words, dtype=object))
+    long_codes, distinct = _index(long_words, len(long_words))
     codes[long_at] = long_codes + len(words)
     words.extend(distinct)
     return codes, words, lengths
@@ -227,9 +235,9 @@ class CiderD:
         scorer = cls(n=n, sigma=sigma, **kwargs)
         scorer.num_documents = len(references)
         flat = [r for refs in references for r in refs]
-        sentence_ids, sentences = pd.factorize(np.asarray(flat, dtype=object))
+        sentence_ids, sentences = _index(flat, len(flat))
         video = np.repeat(np.arange(len(references)), [len(refs) for refs in references])
-        counts, keys, _ = scorer._count_matrix(list(sentences))
+        counts, keys, _ = scorer._count_matrix(sentences)
         df = scorer._document_frequency(counts, video, sentence_ids, np.ones(len(references)))
         present = df > 0  # the unigram columns cover the whole vocabulary, the null key 0 included
         scorer._df_index, scorer._df_values = pd.Index(keys[present]), df[present]
@@ -438,21 +446,12 @@ class CiderD:
         num = len(candidates)
 
         # The distinct reference lists ("videos"; the K samples of a video share one) and the distinct sentences.
-        video_index: dict[tuple[str, ...], int] = {}
-        video_of_candidate = np.fromiter(
-            (video_index.setdefault(tuple(refs), len(video_index)) for refs in references), dtype=np.int64, count=num
-        )
-        videos = list(video_index)
+        video_of_candidate, videos = _index(map(tuple, references), num)
         num_refs = np.fromiter((len(r) for r in videos), dtype=np.int64, count=len(videos))
         ref_offset = np.cumsum(num_refs) - num_refs
-        sentence_index: dict[str, int] = {}
-        sentence_ids = np.fromiter(
-            (sentence_index.setdefault(s, len(sentence_index)) for s in itertools.chain(candidates, itertools.chain.from_iterable(videos))),
-            dtype=np.int64,
-            count=num + int(num_refs.sum()),
-        )
+        sentence_ids, sentences = _index(itertools.chain(candidates, itertools.chain.from_iterable(videos)), num + int(num_refs.sum()))
         candidate_sentence, ref_sentence = sentence_ids[:num], sentence_ids[num:]
-        counts, keys, lengths = self._count_matrix(list(sentence_index))
+        counts, keys, lengths = self._count_matrix(sentences)
 
         if self._df_index is None:
             # Corpus mode, as pycocoevalcap: one document per sample, so a reference list shared by k samples
@@ -547,9 +546,8 @@ class CiderD:
                 cache.move_to_end(video)  # most recently used last: the oldest are dropped first
         if missing:
             num_refs = np.fromiter(map(len, missing), dtype=np.int64, count=len(missing))
-            flat = np.fromiter(itertools.chain.from_iterable(missing), dtype=object, count=int(num_refs.sum()))
-            sentence_of_ref, sentences = pd.factorize(flat)
-            counts, keys, lengths = self._count_matrix(list(sentences))
+            sentence_of_ref, sentences = _index(itertools.chain.from_iterable(missing), int(num_refs.sum()))
+            counts, keys, lengths = self._count_matrix(sentences)
             self._keep_call_words()  # only reference words so far in this call: their ids now last
             weight = counts.data * self._idf(keys)[counts.indices]
             row_sizes = np.diff(counts.indptr)
@@ -572,11 +570,8 @@ class CiderD:
 
     def _compute_score_cached(self, candidates: Sequence[str], references: Sequence[Sequence[str]]) -> tuple[float, np.ndarray]:
         num = len(candidates)
-        video_index: dict[tuple[str, ...], int] = {}
-        video_of_candidate = np.fromiter(
-            (video_index.setdefault(tuple(refs), len(video_index)) for refs in references), dtype=np.int64, count=num
-        )
-        vectors = self._reference_vectors(list(video_index))  # before the candidates: their words are call-only
+        video_of_candidate, videos = _index(map(tuple, references), num)
+        vectors = self._reference_vectors(videos)  # before the candidates: their words are call-only
         num_refs = np.fromiter((len(v.length) for v in vectors), dtype=np.int64, count=len(vectors))
         ref_offset = np.cumsum(num_refs) - num_refs
         sizes = np.fromiter((len(v.key) for v in vectors), dtype=np.int64, count=len(vectors))
@@ -588,8 +583,8 @@ class CiderD:
         ref_lengths = np.concatenate([v.length for v in vectors])
 
         # The candidates' vectors, distinct sentences once; then each candidate's entries.
-        sentence_of_candidate, sentences = pd.factorize(np.fromiter(candidates, dtype=object, count=num))
-        grams = self._grams(list(sentences))
+        sentence_of_candidate, sentences = _index(candidates, num)
+        grams = self._grams(sentences)
         weight = grams.tf * self._idf(grams.key)
         order = self._order_of_key(grams.key)
         norms = self._norms(grams.sentence, order, weight, len(sentences))
