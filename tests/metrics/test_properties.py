@@ -40,9 +40,8 @@ def _split(corpus):
     return [c for c, _ in corpus], [refs for _, refs in corpus]
 
 
-@SETTINGS
-@given(corpora)
-def test_cider_d_equals_pycocoevalcap_on_random_corpora(corpus):
+def _cider_d_checked_against_pycocoevalcap(corpus) -> np.ndarray:
+    """Corpus-mode CIDEr-D of ``corpus``, asserted equal to pycocoevalcap's (1e-9); returns the scores."""
     candidates, references = _split(corpus)
     expected_mean, expected = Cider().compute_score(
         {i: r for i, r in enumerate(references)}, {i: [c] for i, c in enumerate(candidates)}
@@ -50,19 +49,19 @@ def test_cider_d_equals_pycocoevalcap_on_random_corpora(corpus):
     mean, scores = CiderD().compute_score(candidates, references)
     np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
     assert math.isclose(mean, expected_mean, abs_tol=1e-9)
-    assert (scores >= 0).all()
+    return scores
+
+
+@SETTINGS
+@given(corpora)
+def test_cider_d_equals_pycocoevalcap_on_random_corpora(corpus):
+    assert (_cider_d_checked_against_pycocoevalcap(corpus) >= 0).all()
 
 
 @SETTINGS
 @given(st.one_of(_tokenised_corpora(ascii_words), _tokenised_corpora(other_words)))
 def test_cider_d_equals_pycocoevalcap_on_any_whitespace_and_word_length(corpus):
-    candidates, references = _split(corpus)
-    expected_mean, expected = Cider().compute_score(
-        {i: r for i, r in enumerate(references)}, {i: [c] for i, c in enumerate(candidates)}
-    )
-    mean, scores = CiderD().compute_score(candidates, references)
-    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-9)
-    assert math.isclose(mean, expected_mean, abs_tol=1e-9)
+    _cider_d_checked_against_pycocoevalcap(corpus)
 
 
 def test_byte_tokeniser_gives_each_word_one_code_whatever_follows_it():
@@ -79,15 +78,11 @@ def test_byte_tokeniser_gives_each_word_one_code_whatever_follows_it():
 @given(st.lists(st.lists(st.sampled_from([*other_words, " ", "\t", "\n", "\x1c"]), max_size=12).map("".join), max_size=8))
 def test_byte_tokeniser_splits_as_str_split(sentences):
     ascii_path = _ascii_tokens(" ".join(sentences), sentences)
-    codes, vocabulary, lengths = _split_tokens(sentences)
-    expected = [sentence.split() for sentence in sentences]
-    assert [vocabulary[c] for c in codes] == [w for words in expected for w in words]
-    assert lengths.tolist() == [len(words) for words in expected]
     text = "".join(sentences)
     fast = text.isascii() and all(ch.isspace() or ord(ch) >= 32 for ch in text)
     assert (ascii_path is not None) == fast  # the byte path takes exactly the ASCII text without control characters
-    if ascii_path is not None:
-        codes, vocabulary, lengths = ascii_path
+    expected = [sentence.split() for sentence in sentences]
+    for codes, vocabulary, lengths in [_split_tokens(sentences), *([ascii_path] if ascii_path else [])]:
         assert [vocabulary[c] for c in codes] == [w for words in expected for w in words]
         assert lengths.tolist() == [len(words) for words in expected]
         assert len(set(vocabulary)) == len(vocabulary)  # one code per distinct word
